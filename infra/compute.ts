@@ -1,0 +1,195 @@
+/**
+ * Compute: the pipeline Lambda (functions/handler.ts bundled by the local esbuild, no Docker),
+ * its role, its log group, and the queue that failed runs land in.
+ *
+ * One Lambda runs the whole pipeline: a run is one streaming pass plus small in-memory stages,
+ * well inside 15 minutes for 10M rows (issue 8's benchmark), so there is nothing for Step
+ * Functions to orchestrate; retries and failure routing are Lambda's async invocation config.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { RUNTIME_ASSETS } from '../lib/report/assets.js';
+import { acknowledge } from './nag.js';
+import { SettingsError, type Settings } from './settings.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const HANDLER_ENTRY = join(REPO_ROOT, 'functions', 'handler.ts');
+
+/**
+ * Sizing. Lambda gives CPU in proportion to memory (one full vCPU at 1769 MB, about 1.7 at
+ * 3008 MB); the run is CPU-bound, so memory buys speed. Target from the benchmark: peak RSS
+ * under 1 GB for a 10M-row export; 3008 MB leaves headroom for that and the CPU share.
+ * The lead updates these figures from `npm run bench`.
+ */
+export const MEMORY_MB = 3008;
+export const TIMEOUT = Duration.minutes(15);
+/** One run at a time: two runs for the same date must not race (the run itself also locks). */
+export const RESERVED_CONCURRENCY = 1;
+/** Lambda's own retry of a failed async invocation: once (a run is idempotent per run date). */
+export const ASYNC_RETRY_ATTEMPTS = 1;
+export const ASYNC_MAX_EVENT_AGE = Duration.hours(2);
+
+/** Lambda environment variables are limited to 4 KB in total. */
+const ENV_LIMIT_BYTES = 4096;
+
+/**
+ * ESM output still meets CommonJS dependencies that call require() or read __dirname: give
+ * them both. __dirname/__filename are mapped by `define` onto private names, so a module that
+ * declares its own __dirname cannot clash with the banner.
+ */
+const ESM_BANNER = [
+  "import { createRequire as __twCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __twFileURLToPath } from 'node:url';",
+  "import { dirname as __twDirnameOf } from 'node:path';",
+  'const require = __twCreateRequire(import.meta.url);',
+  'const __twFilename = __twFileURLToPath(import.meta.url);',
+  'const __twDirname = __twDirnameOf(__twFilename);',
+].join(' ');
+
+/**
+ * The chart renderer (@resvg/resvg-js, lib/report/charts.ts) is a native module: the bundle
+ * carries the Linux binary installed here (esbuild copies the .node file), so the function's
+ * architecture follows it: arm64 when its binary is installed (cheaper per GB-second), else
+ * x86_64. `npm ci` on a linux-x64 machine installs only the x64 binary; add the arm64 one with
+ * `npm install --no-save --force @resvg/resvg-js-linux-arm64-gnu` to deploy on Graviton.
+ */
+export const NATIVE_BINARIES: { architecture: lambda.Architecture; pkg: string }[] = [
+  { architecture: lambda.Architecture.ARM_64, pkg: '@resvg/resvg-js-linux-arm64-gnu' },
+  { architecture: lambda.Architecture.X86_64, pkg: '@resvg/resvg-js-linux-x64-gnu' },
+];
+
+export function pipelineArchitecture(isInstalled: (pkg: string) => boolean = (pkg) => existsSync(join(REPO_ROOT, 'node_modules', pkg, 'package.json'))): lambda.Architecture {
+  const found = NATIVE_BINARIES.find((b) => isInstalled(b.pkg));
+  if (!found)
+    throw new SettingsError(
+      `the Lambda bundle needs a Linux build of @resvg/resvg-js and none is installed (${NATIVE_BINARIES.map((b) => b.pkg).join(', ')}): ` +
+        'synthesise on Linux, or install one with `npm install --no-save --force <package>`',
+    );
+  return found.architecture;
+}
+
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Shell commands copying lib/report/assets.ts RUNTIME_ASSETS into the bundle at the same relative paths. */
+export function assetCopyCommands(assets: string[], inputDir: string, outputDir: string): string[] {
+  return assets.map((rel) => {
+    const to = join(outputDir, rel);
+    return `mkdir -p ${shq(dirname(to))} && cp -R ${shq(join(inputDir, rel))} ${shq(to)}`;
+  });
+}
+
+export interface ComputeProps {
+  settings: Settings;
+  /** Environment the handler reads (more may be added with fn.addEnvironment). */
+  environment: Record<string, string>;
+}
+
+export class Compute extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly failureQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: ComputeProps) {
+    super(scope, id);
+    const { settings } = props;
+
+    for (const rel of RUNTIME_ASSETS)
+      if (!existsSync(join(REPO_ROOT, rel))) throw new SettingsError(`lib/report/assets.ts: runtime asset ${rel} does not exist`);
+
+    // Failed runs: the scheduler's dead letters and Lambda's on-failure records land here; an alarm watches its depth.
+    this.failureQueue = new sqs.Queue(this, 'FailedRuns', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.failureQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the schedule and the failure destination of the Lambda.');
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: settings.logRetentionDays as logs.RetentionDays,
+    });
+
+    // An explicit role instead of AWSLambdaBasicExecutionRole: logs only to this function's log group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'tailwatch pipeline: read the export prefix, write the outputs prefix, send the report',
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    acknowledge(
+      this.role,
+      `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.logGroup.node.defaultChild as logs.CfnLogGroup)}.Arn>]`,
+      'The log group ARN ends in :* to cover its log streams; the scope is this function\'s own log group.',
+    );
+
+    const environment = props.environment;
+    this.fn = new NodejsFunction(this, 'Pipeline', {
+      entry: HANDLER_ENTRY,
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      description: 'tailwatch: cohort retention and CLV report, one run per schedule tick',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: pipelineArchitecture(),
+      memorySize: MEMORY_MB,
+      timeout: TIMEOUT,
+      reservedConcurrentExecutions: RESERVED_CONCURRENCY,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment,
+      onFailure: new SqsDestination(this.failureQueue),
+      retryAttempts: ASYNC_RETRY_ATTEMPTS,
+      maxEventAge: ASYNC_MAX_EVENT_AGE,
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: ESM_BANNER,
+        define: { __dirname: '__twDirname', __filename: '__twFilename' },
+        // Native addons (resvg) are copied beside the bundle and required from there.
+        loader: { '.node': 'copy' },
+        // The Node.js 22 runtime provides the AWS SDK v3.
+        externalModules: ['@aws-sdk/*'],
+        minify: true,
+        keepNames: true,
+        sourceMap: true,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir, outputDir) => assetCopyCommands(RUNTIME_ASSETS, inputDir, outputDir),
+        },
+      },
+    });
+
+    acknowledge(
+      this.fn,
+      'AwsSolutions-L1',
+      'Node.js 22 is the runtime the project is built and tested for (package.json engines, CI); the upgrade to a newer runtime is a tested change, not an automatic one.',
+    );
+  }
+}
+
+/** Unresolved tokens (bucket names) are counted at their longest (63 characters). */
+export function checkEnvironmentSize(env: Record<string, string>): void {
+  let bytes = 0;
+  for (const [k, v] of Object.entries(env)) bytes += k.length + (v.includes('${Token[') ? 63 : Buffer.byteLength(v));
+  if (bytes > ENV_LIMIT_BYTES)
+    throw new SettingsError(
+      `the Lambda environment would be ${bytes} bytes (limit ${ENV_LIMIT_BYTES}); CONFIG_JSON is ${Buffer.byteLength(env.CONFIG_JSON ?? '')} bytes: shorten the config (defaults need not be written out)`,
+    );
+}

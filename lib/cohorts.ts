@@ -1,0 +1,100 @@
+/**
+ * Cohort retention (customers and revenue) by acquisition period x age, per segment.
+ *
+ * - cohort: customers grouped by the period of their first purchase;
+ * - retention(k) = customers of the cohort who bought in the k-th period after their first
+ *   / cohort size (age 0 is 100% by construction);
+ * - revenue_retention(k) = cohort revenue at age k / cohort revenue at age 0 (refunds net
+ *   the revenue of the period they fall in);
+ * - cumulative_revenue_per_customer(k) = revenue at ages 0..k / cohort size: the cohort's
+ *   historic LTV curve.
+ * An age period that contains the as-of date (and does not end on it) is partial: its row is
+ * written with partial = true and never used in comparisons.
+ */
+import type { CustomerSummary } from './customers.js';
+import { dayToIso } from './dates.js';
+import { periodEndDay, periodIndex, periodLabel, periodStartDay, type PeriodUnit } from './periods.js';
+import type { Segmentation } from './segmentation.js';
+import type { CohortRow } from './types.js';
+
+export interface CohortOptions {
+  unit: PeriodUnit;
+  asOfDay: number;
+}
+
+/** True when the period containing the as-of date has not ended on the as-of date. */
+export function isPartialPeriod(index: number, unit: PeriodUnit, asOfDay: number): boolean {
+  return index === periodIndex(asOfDay, unit) && asOfDay < periodEndDay(index, unit);
+}
+
+export function cohortRows(s: CustomerSummary, seg: Segmentation, opts: CohortOptions): CohortRow[] {
+  const { unit, asOfDay } = opts;
+  const { dayStart, day, value, purchase } = s.lists;
+  let minP = Infinity;
+  for (let c = 0; c < s.n; c++) if (s.firstDay[c] === s.firstDay[c]) minP = Math.min(minP, periodIndex(s.firstDay[c], unit));
+  if (minP === Infinity) return [];
+  const asOfP = periodIndex(asOfDay, unit);
+  const nC = asOfP - minP + 1;
+  const nA = nC;
+  const size = new Float64Array(seg.count * nC);
+  const active = new Float64Array(seg.count * nC * nA);
+  const revenue = new Float64Array(seg.count * nC * nA);
+  const members = new Int32Array(seg.maxMemberships);
+
+  for (let c = 0; c < s.n; c++) {
+    const first = s.firstDay[c];
+    if (first !== first) continue; // refunds only: no cohort
+    const cohort = periodIndex(first, unit) - minP;
+    const m = seg.membership(c, members);
+    for (let k = 0; k < m; k++) size[members[k] * nC + cohort]++;
+    let lastActiveAge = -1;
+    for (let i = dayStart[c]; i < dayStart[c + 1]; i++) {
+      // A refund dated before the first purchase is booked at age 0.
+      const age = Math.max(0, periodIndex(day[i], unit) - minP - cohort);
+      for (let k = 0; k < m; k++) revenue[(members[k] * nC + cohort) * nA + age] += value[i];
+      if (purchase[i] && age !== lastActiveAge) {
+        lastActiveAge = age;
+        for (let k = 0; k < m; k++) active[(members[k] * nC + cohort) * nA + age]++;
+      }
+    }
+  }
+
+  const rows: CohortRow[] = [];
+  for (let g = 0; g < seg.count; g++) {
+    const { tier, segment } = seg.keys[g];
+    for (let ci = 0; ci < nC; ci++) {
+      const customers = size[g * nC + ci];
+      if (customers === 0) continue;
+      const p = minP + ci;
+      const label = periodLabel(p, unit);
+      const start = dayToIso(periodStartDay(p, unit));
+      const base = (g * nC + ci) * nA;
+      const rev0 = revenue[base];
+      let cum = 0;
+      for (let age = 0; age <= asOfP - p; age++) {
+        const rev = revenue[base + age];
+        cum += rev;
+        rows.push({
+          cohort: label,
+          cohort_start: start,
+          tier,
+          segment,
+          period: age,
+          customers,
+          active_customers: active[base + age],
+          retention: active[base + age] / customers,
+          revenue: round2(rev),
+          revenue_retention: rev0 > 0 ? rev / rev0 : null,
+          cumulative_revenue_per_customer: cum / customers,
+          partial: isPartialPeriod(p + age, unit, asOfDay),
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+/** Sums of many cents drift in binary floating point; money is reported to the cent. */
+export function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

@@ -1,0 +1,23 @@
+/**
+ * Errors a user can act on. The CLI prints their message on one line (exit code 2) and the
+ * Lambda logs them without a stack; anything else is a bug and keeps its stack.
+ */
+
+/** A run that must not report: the data failed the quality gate, or a stage could not complete. */
+export class RunFailedError extends Error {
+  override name = 'RunFailedError';
+  constructor(
+    message: string,
+    readonly stage: 'input' | 'data quality' | 'compute' | 'outputs' | 'delivery',
+    readonly details: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+const USER_ERRORS = new Set(['ConfigError', 'IngestError', 'RunFailedError', 'InputNotFoundError', 'UsageError']);
+
+/** True for errors whose message is the whole story (no stack trace for the user). */
+export function isUserError(e: unknown): e is Error {
+  return e instanceof Error && USER_ERRORS.has(e.name);
+}

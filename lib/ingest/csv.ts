@@ -1,0 +1,311 @@
+/**
+ * A streaming CSV record splitter over decoded text chunks.
+ *
+ * Why hand-written: issue 8 measured csv-parse at 5x the time of a plain splitter on 10M rows.
+ * The fast path handles a line without the quote character: it finds the line end and the
+ * delimiters with String.indexOf (vectorised in V8), records field boundaries in two reused
+ * Int32Arrays and allocates nothing per field; a reader then takes substrings of only the
+ * columns it maps. A line that contains the quote character goes through a char-by-char slow
+ * path (RFC 4180: "" inside quotes is a quote; delimiters and newlines inside quotes are data).
+ *
+ * Delimiter "whitespace": fields are separated by runs of blanks (space, tab, CR) and leading or
+ * trailing blanks are ignored (CDNOW's fixed-width look). Memory: the unconsumed tail of the
+ * text (one partial record) plus the current chunk; a record longer than MAX_RECORD_CHARS is a
+ * file-level error (in practice an unterminated quote that swallows the rest of the file).
+ */
+import { IngestError } from './types.js';
+
+export const MAX_RECORD_CHARS = 16 * 1024 * 1024;
+
+export interface CsvOptions {
+  /** One character, or "whitespace". */
+  delimiter: string;
+  quote: string;
+}
+
+export class CsvSplitter {
+  /** 1-based physical line where the current record starts. */
+  recLine = 0;
+  /** Field count of the current record. */
+  n = 0;
+  /** Set when the current record is malformed (unterminated quote, text after a closing quote). */
+  error: string | null = null;
+
+  private readonly ws: boolean;
+  private readonly delim: string;
+  private readonly delimCode: number;
+  private readonly quote: string;
+  private readonly quoteCode: number;
+  private text = '';
+  private pending: string[] = [];
+  private pendingLen = 0;
+  private needLen = 0;
+  private line = 1;
+  private recStart = 0;
+  private recEnd = 0;
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
+  private slowFields: string[] | null = null;
+
+  constructor(
+    opts: CsvOptions,
+    private readonly fileName: string,
+    private readonly onRecord: (s: CsvSplitter) => void,
+  ) {
+    this.ws = opts.delimiter === 'whitespace';
+    this.delim = this.ws ? ' ' : opts.delimiter;
+    this.delimCode = this.delim.charCodeAt(0);
+    this.quote = opts.quote;
+    this.quoteCode = opts.quote.charCodeAt(0);
+    if (!this.ws && this.delim === this.quote) throw new IngestError(`${fileName}: the CSV delimiter and quote are the same character`);
+    if (!this.ws && (this.delim === '\n' || this.delim === '\r')) throw new IngestError(`${fileName}: a line break cannot be the CSV delimiter`);
+  }
+
+  /** Field i of the current record (0-based). */
+  field(i: number): string {
+    return this.slowFields ? this.slowFields[i] : this.text.substring(this.starts[i], this.ends[i]);
+  }
+
+  /** All fields of the current record (for headers; allocates). */
+  fields(): string[] {
+    const out: string[] = new Array(this.n);
+    for (let i = 0; i < this.n; i++) out[i] = this.field(i);
+    return out;
+  }
+
+  /** The current record's text, without its line ending. */
+  raw(): string {
+    return this.text.substring(this.recStart, this.recEnd);
+  }
+
+  push(chunk: string): void {
+    if (chunk.length === 0) return;
+    if (this.needLen > 0) {
+      // a long partial record is waiting: grow geometrically before re-scanning it (keeps a huge
+      // field O(n) instead of O(n^2) in the number of chunks)
+      this.pending.push(chunk);
+      this.pendingLen += chunk.length;
+      if (this.text.length + this.pendingLen < this.needLen) return;
+      this.text += this.pending.join('');
+      this.pending = [];
+      this.pendingLen = 0;
+      this.needLen = 0;
+    } else {
+      this.text = this.text.length === 0 ? chunk : this.text + chunk;
+    }
+    this.run(false);
+  }
+
+  end(): void {
+    if (this.pending.length) {
+      this.text += this.pending.join('');
+      this.pending = [];
+      this.pendingLen = 0;
+    }
+    this.needLen = 0;
+    this.run(true);
+  }
+
+  private grow(): void {
+    const s = new Int32Array(this.starts.length * 2);
+    s.set(this.starts);
+    const e = new Int32Array(this.ends.length * 2);
+    e.set(this.ends);
+    this.starts = s;
+    this.ends = e;
+  }
+
+  private run(final: boolean): void {
+    const text = this.text;
+    const len = text.length;
+    const quote = this.quote;
+    const NONE = 0x7fffffff;
+    let nextQuote = -1;
+    let pos = 0;
+    while (pos < len) {
+      const nl = text.indexOf('\n', pos);
+      let lineEnd: number;
+      let next: number;
+      if (nl === -1) {
+        if (!final) break;
+        lineEnd = len;
+        next = len;
+      } else {
+        lineEnd = nl;
+        next = nl + 1;
+      }
+      if (nextQuote < pos) {
+        nextQuote = text.indexOf(quote, pos);
+        if (nextQuote === -1) nextQuote = NONE;
+      }
+      if (nextQuote < lineEnd) {
+        const r = this.slow(text, pos, final);
+        if (r < 0) break; // the record continues in the next chunk
+        this.recLine = this.line;
+        for (let k = pos; k < r; k++) if (text.charCodeAt(k) === 10) this.line++;
+        this.recStart = pos;
+        let e = r;
+        if (e > pos && text.charCodeAt(e - 1) === 10) e--;
+        if (e > pos && text.charCodeAt(e - 1) === 13) e--;
+        this.recEnd = e;
+        this.onRecord(this);
+        pos = r;
+        continue;
+      }
+      let end = lineEnd;
+      if (end > pos && text.charCodeAt(end - 1) === 13) end--;
+      let n = 0;
+      if (this.ws) {
+        let p = pos;
+        while (p < end) {
+          let c = text.charCodeAt(p);
+          if (c === 32 || c === 9 || c === 13) {
+            p++;
+            continue;
+          }
+          const s = p;
+          while (p < end && (c = text.charCodeAt(p)) !== 32 && c !== 9 && c !== 13) p++;
+          if (n === this.starts.length) this.grow();
+          this.starts[n] = s;
+          this.ends[n] = p;
+          n++;
+        }
+      } else if (end > pos) {
+        const d = this.delim;
+        let p = pos;
+        for (;;) {
+          const q = text.indexOf(d, p);
+          if (n === this.starts.length) this.grow();
+          this.starts[n] = p;
+          if (q === -1 || q >= end) {
+            this.ends[n] = end;
+            n++;
+            break;
+          }
+          this.ends[n] = q;
+          n++;
+          p = q + 1;
+        }
+        if (n === 1 && isBlank(text, pos, end)) n = 0;
+      }
+      if (n > 0) {
+        this.n = n;
+        this.recLine = this.line;
+        this.recStart = pos;
+        this.recEnd = end;
+        this.slowFields = null;
+        this.error = null;
+        this.onRecord(this);
+      }
+      this.line++;
+      pos = next;
+    }
+    // keep the unconsumed tail as a flat copy, so the big chunk it was cut from can be freed
+    this.text = pos >= len ? '' : pos === 0 ? text : (' ' + text.slice(pos)).slice(1);
+    if (final) return;
+    if (this.text.length > MAX_RECORD_CHARS)
+      throw new IngestError(
+        `${this.fileName}: line ${this.line}: a record longer than ${MAX_RECORD_CHARS} characters (an unterminated quote?)`,
+      );
+    if (this.text.length > 65536) this.needLen = this.text.length * 2;
+  }
+
+  /**
+   * Parses one record starting at pos char by char. Returns the position after its line ending
+   * (or the text's end), or -1 when the record may continue in a later chunk.
+   */
+  private slow(text: string, pos: number, final: boolean): number {
+    const len = text.length;
+    const ws = this.ws;
+    const dc = this.delimCode;
+    const qc = this.quoteCode;
+    const fields: string[] = [];
+    let error: string | null = null;
+    let p = pos;
+    let c = 0;
+    for (;;) {
+      if (ws) while (p < len && ((c = text.charCodeAt(p)) === 32 || c === 9 || c === 13)) p++;
+      if (p >= len) {
+        if (!final) return -1;
+        if (!ws) fields.push('');
+        break;
+      }
+      c = text.charCodeAt(p);
+      if (ws && c === 10) {
+        p++;
+        break;
+      }
+      let val: string;
+      if (c === qc) {
+        val = '';
+        let seg = p + 1;
+        for (;;) {
+          const q = text.indexOf(this.quote, seg);
+          if (q === -1) {
+            if (!final) return -1;
+            error = 'unterminated quoted field';
+            val += text.slice(seg);
+            p = len;
+            break;
+          }
+          if (q + 1 >= len && !final) return -1; // cannot tell a closing quote from a doubled one yet
+          if (q + 1 < len && text.charCodeAt(q + 1) === qc) {
+            val += text.slice(seg, q + 1);
+            seg = q + 2;
+            continue;
+          }
+          val += text.slice(seg, q);
+          p = q + 1;
+          break;
+        }
+        // anything between the closing quote and the next delimiter / line end
+        const j = p;
+        while (p < len && (c = text.charCodeAt(p)) !== 10 && (ws ? c !== 32 && c !== 9 && c !== 13 : c !== dc)) p++;
+        let junkEnd = p;
+        if (!ws && junkEnd > j && (p >= len || c === 10) && text.charCodeAt(junkEnd - 1) === 13) junkEnd--;
+        if (junkEnd > j) {
+          if (isBlank(text, j, junkEnd)) {
+            // `"a" ,b`: blanks after a closing quote are tolerated
+          } else {
+            error ??= 'text after a closing quote';
+            val += text.slice(j, junkEnd);
+          }
+        }
+      } else {
+        const j = p;
+        if (ws) while (p < len && (c = text.charCodeAt(p)) !== 32 && c !== 9 && c !== 13 && c !== 10) p++;
+        else while (p < len && (c = text.charCodeAt(p)) !== dc && c !== 10) p++;
+        let e = p;
+        if (!ws && (p >= len || c === 10) && e > j && text.charCodeAt(e - 1) === 13) e--;
+        val = text.slice(j, e);
+      }
+      fields.push(val);
+      if (p >= len) {
+        if (!final) return -1;
+        break;
+      }
+      c = text.charCodeAt(p);
+      if (c === 10) {
+        p++;
+        break;
+      }
+      if (!ws && c === dc) {
+        p++;
+        continue;
+      }
+      // ws: a blank after the field, skipped at the top of the loop
+    }
+    this.n = fields.length;
+    this.slowFields = fields;
+    this.error = error;
+    return p;
+  }
+}
+
+function isBlank(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
+}

@@ -1,0 +1,349 @@
+/**
+ * Ingest: input files (CSV, JSON Lines, Parquet; optionally gzip) -> validated, de-duplicated
+ * SalesRows, streamed to a callback in file order, with every row accounted for:
+ *   read = accepted + rejected + ignored + duplicates, always.
+ *
+ * File-level problems (not what its extension says, truncated gzip, a mapped column missing,
+ * no rows in any file) throw IngestError naming the file. When that happens mid-file, rows of
+ * the earlier part were already passed to onRow: the caller must treat the whole run as failed
+ * (the pipeline writes nothing on an IngestError), so no partial file ever feeds a report.
+ *
+ * De-duplication: a duplicate is the same row exported twice, every mapped field equal. It is
+ * only decidable when the export has an order id: without one, two identical rows are as
+ * likely two real purchases (CDNOW has 215 such lines, and the published totals count them), so
+ * by default rows are de-duplicated only when an orderId column is mapped (opts.dedupe overrides).
+ * Lines of one order (same order id, different product or amount) are never duplicates.
+ */
+import type { ColumnRef, Config } from '../config.js';
+import type { InputFile } from '../storage.js';
+import { CsvSplitter, MAX_RECORD_CHARS } from './csv.js';
+import { readParquet } from './parquet.js';
+import { ROW_REJECTED, RowBuilder, slotKey, slotRefs } from './rows.js';
+import { binaryKind, counted, decodeUtf8, gunzip, isGzip, peek, startsWithAscii, type ByteCounter } from './source.js';
+import { IngestError, type IngestFileSummary, type IngestResult, type Reject, type SalesRow } from './types.js';
+
+export { IngestError } from './types.js';
+export type { IngestFileSummary, IngestResult, Reject, SalesRow } from './types.js';
+export { parseNumber, numberRejectReason } from './numbers.js';
+
+export type InputFormat = 'csv' | 'jsonl' | 'parquet';
+
+export interface IngestOptions {
+  /** Rows with day > asOfDay are valid but ignored (counted in rows.ignored). */
+  asOfDay?: number;
+  /** Accepted, de-duplicated rows, in file order. */
+  onRow: (row: SalesRow) => void;
+  onReject?: (r: Reject) => void;
+  /** Called at most about once a second while reading, and at the end of each file. */
+  onProgress?: (p: { file: string; rows: number; bytes: number }) => void;
+  /** De-duplicate exact repeats; default: only when an orderId column is mapped (see above). */
+  dedupe?: boolean;
+  /** Parquet files larger than this are spooled to a temporary file instead of memory (default 64 MiB). */
+  parquetMemoryLimit?: number;
+  /** Directory for Parquet spool files (default os.tmpdir()). */
+  tmpDir?: string;
+}
+
+const EXT_FORMATS: [string[], InputFormat][] = [
+  [['.csv', '.tsv', '.txt', '.dat', '.psv', '.tab'], 'csv'],
+  [['.jsonl', '.ndjson', '.json'], 'jsonl'],
+  [['.parquet', '.pq', '.parq'], 'parquet'],
+];
+
+/** Format and compression that a file's name claims. */
+export function formatFromName(name: string): { format: InputFormat | null; gz: boolean } {
+  let base = name.toLowerCase().replace(/[?#].*$/, '');
+  const gz = /\.(gz|gzip)$/.test(base);
+  if (gz) base = base.replace(/\.(gz|gzip)$/, '');
+  for (const [exts, format] of EXT_FORMATS) if (exts.some((e) => base.endsWith(e))) return { format, gz };
+  return { format: null, gz };
+}
+
+function firstNonBlank(head: Uint8Array): number {
+  let i = 0;
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) i = 3; // UTF-8 BOM
+  while (i < head.length && (head[i] === 32 || head[i] === 9 || head[i] === 10 || head[i] === 13)) i++;
+  return i < head.length ? head[i] : -1;
+}
+
+function describe(head: Uint8Array): string {
+  if (startsWithAscii(head, 'PAR1')) return 'a Parquet file';
+  const b = binaryKind(head);
+  if (b) return b;
+  const c = firstNonBlank(head);
+  if (c === 0x7b) return 'JSON text';
+  return 'text';
+}
+
+/**
+ * Decides the file's format from config, name and content, and refuses a file whose content is
+ * not what its extension (or the configured format) says.
+ */
+function decideFormat(name: string, configured: Config['input']['format'], claimed: InputFormat | null, head: Uint8Array): InputFormat {
+  const isParquet = startsWithAscii(head, 'PAR1');
+  const format: InputFormat =
+    configured !== 'auto' ? configured : (claimed ?? (isParquet ? 'parquet' : firstNonBlank(head) === 0x7b ? 'jsonl' : 'csv'));
+  const says = configured !== 'auto' ? `input.format is "${configured}"` : claimed ? `its extension says ${claimed}` : `it looks like ${format}`;
+  if (format === 'parquet') {
+    if (!isParquet) throw new IngestError(`${name}: not a Parquet file (no PAR1 magic bytes; the content is ${describe(head)}), but ${says}`);
+    return format;
+  }
+  if (isParquet) throw new IngestError(`${name}: is a Parquet file, but ${says}`);
+  const bin = binaryKind(head);
+  if (bin) throw new IngestError(`${name}: contains ${bin}, not ${format} text, but ${says}`);
+  const c = firstNonBlank(head);
+  if (format === 'jsonl' && c !== 0x7b && c !== -1) {
+    if (c === 0x5b)
+      throw new IngestError(`${name}: is a JSON array; export JSON Lines instead (one object per line), as ${says}`);
+    throw new IngestError(`${name}: not JSON Lines (the first line does not start with "{"), but ${says}`);
+  }
+  if (format === 'csv' && c === 0x7b && /^\s*\{\s*"/.test(Buffer.from(head.subarray(0, 64)).toString('latin1').replace(/^\uFEFF|^ï»¿/, '')))
+    throw new IngestError(`${name}: looks like JSON Lines, but ${says}; rename it .jsonl or set input.format`);
+  return format;
+}
+
+class Progress {
+  private last = Date.now();
+  file = '';
+  constructor(
+    private readonly builder: RowBuilder,
+    private readonly counter: ByteCounter,
+    private readonly cb?: IngestOptions['onProgress'],
+  ) {}
+  tick(force = false): void {
+    if (!this.cb) return;
+    const now = Date.now();
+    if (!force && now - this.last < 1000) return;
+    this.last = now;
+    this.cb({ file: this.file, rows: this.builder.counts.read, bytes: this.counter.bytes });
+  }
+}
+
+/** Column index of each slot in a CSV file, from the header (names) or the config (indices). */
+function resolveCsvColumns(name: string, refs: (ColumnRef | null)[], header: string[] | null, delimiter: string): number[] {
+  return refs.map((ref, slot) => {
+    if (ref === null) return -1;
+    if (typeof ref === 'number') return ref;
+    if (!header)
+      throw new IngestError(
+        `${name}: ${slotKey(slot)} is the column name "${ref}", but input.csv.header is false; give a 0-based column index`,
+      );
+    let i = header.indexOf(ref);
+    if (i < 0) {
+      const lower = ref.trim().toLowerCase();
+      i = header.findIndex((h) => h.trim().toLowerCase() === lower);
+    }
+    if (i < 0) {
+      const shown = header.slice(0, 20).map((h) => `"${h.length > 40 ? h.slice(0, 40) + '…' : h}"`).join(', ');
+      const hint =
+        header.length === 1 && delimiter !== 'whitespace'
+          ? ` (the header has one column: is the delimiter "${delimiter}" right${/\t/.test(header[0]) ? '? it contains tabs' : /;/.test(header[0]) ? '? it contains ";"' : /\s{2,}/.test(header[0]) ? '? try "whitespace"' : '?'})`
+          : '';
+      throw new IngestError(`${name}: line 1: column "${ref}" (${slotKey(slot)}) not in the header; the header has ${shown}${hint}`);
+    }
+    return i;
+  });
+}
+
+async function readCsv(
+  name: string,
+  text: AsyncIterable<string>,
+  config: Config,
+  refs: (ColumnRef | null)[],
+  builder: RowBuilder,
+  progress: Progress,
+): Promise<void> {
+  const { delimiter, quote, header: hasHeader } = config.input.csv;
+  let cols: number[] | null = null;
+  let slotsMapped: number[] = [];
+  let expected = -1;
+  const vals = builder.vals;
+  const nSlots = refs.length;
+  const setup = (header: string[] | null, fieldCount: number, line: number): void => {
+    cols = resolveCsvColumns(name, refs, header, delimiter);
+    expected = fieldCount;
+    cols.forEach((c, slot) => {
+      if (c >= fieldCount)
+        throw new IngestError(
+          `${name}: line ${line}: column ${c} (${slotKey(slot)}) does not exist: the ${header ? 'header' : 'first row'} has ${fieldCount} fields`,
+        );
+    });
+    slotsMapped = cols.map((c, slot) => (c >= 0 ? slot : -1)).filter((s) => s >= 0);
+    for (let s = 0; s < nSlots; s++) vals[s] = undefined;
+    builder.startFile(
+      name,
+      cols.map((c) => (c < 0 ? null : header ? header[c] : String(c))),
+    );
+  };
+  builder.startFile(name, refs.map(() => null));
+  const sp = new CsvSplitter({ delimiter, quote }, name, (s) => {
+    if (cols === null) {
+      if (hasHeader) {
+        setup(s.fields().map((h) => h.trim()), s.n, s.recLine);
+        return;
+      }
+      setup(null, s.n, s.recLine);
+    }
+    if (s.error) {
+      builder.rejectRecord(s.recLine, null, `malformed CSV: ${s.error}`, s.raw());
+    } else if (s.n !== expected) {
+      builder.rejectRecord(s.recLine, null, `wrong field count: expected ${expected} fields, found ${s.n}`, s.raw());
+    } else {
+      const c = cols!;
+      for (let k = 0; k < slotsMapped.length; k++) {
+        const slot = slotsMapped[k];
+        vals[slot] = s.field(c[slot]);
+      }
+      if (builder.process() === ROW_REJECTED) builder.emitReject(s.recLine, s.raw());
+    }
+    if ((builder.counts.read & 0x3fff) === 0) progress.tick();
+  });
+  for await (const chunk of text) sp.push(chunk);
+  sp.end();
+}
+
+async function readJsonl(
+  name: string,
+  text: AsyncIterable<string>,
+  refs: (ColumnRef | null)[],
+  builder: RowBuilder,
+  progress: Progress,
+): Promise<void> {
+  const vals = builder.vals;
+  const nSlots = refs.length;
+  const keys = refs.map((r) => (r === null ? null : String(r)));
+  builder.startFile(name, keys);
+  let line = 1;
+  let rest = '';
+  const handle = (s: string, from: number, to: number): void => {
+    if (to > from && s.charCodeAt(to - 1) === 13) to--;
+    let blank = true;
+    for (let i = from; i < to; i++) {
+      const c = s.charCodeAt(i);
+      if (c !== 32 && c !== 9 && c !== 13) {
+        blank = false;
+        break;
+      }
+    }
+    if (blank) return;
+    const raw = s.slice(from, to);
+    let obj: unknown;
+    try {
+      obj = JSON.parse(raw);
+    } catch (e) {
+      builder.rejectRecord(line, null, `invalid JSON (${(e as Error).message.slice(0, 120)})`, raw);
+      return;
+    }
+    if (obj === null || typeof obj !== 'object') {
+      builder.rejectRecord(line, null, 'expected a JSON object on the line', raw);
+      return;
+    }
+    const isArr = Array.isArray(obj);
+    for (let k = 0; k < nSlots; k++) {
+      const r = refs[k];
+      if (r === null) vals[k] = undefined;
+      else if (isArr) vals[k] = typeof r === 'number' ? (obj as unknown[])[r] : undefined;
+      else vals[k] = Object.prototype.hasOwnProperty.call(obj, keys[k]!) ? (obj as Record<string, unknown>)[keys[k]!] : undefined;
+    }
+    if (builder.process() === ROW_REJECTED) builder.emitReject(line, raw);
+    if ((builder.counts.read & 0x3fff) === 0) progress.tick();
+  };
+  for await (const chunk of text) {
+    const s = rest.length ? rest + chunk : chunk;
+    let pos = 0;
+    for (;;) {
+      const nl = s.indexOf('\n', pos);
+      if (nl < 0) break;
+      handle(s, pos, nl);
+      line++;
+      pos = nl + 1;
+    }
+    rest = s.slice(pos);
+    if (rest.length > MAX_RECORD_CHARS)
+      throw new IngestError(`${name}: line ${line}: a line longer than ${MAX_RECORD_CHARS} characters`);
+  }
+  if (rest.length) handle(rest, 0, rest.length);
+}
+
+/** Reads every file in order; see the module comment for the contract. */
+export async function ingest(files: InputFile[], config: Config, opts: IngestOptions): Promise<IngestResult> {
+  if (files.length === 0) throw new IngestError('no input files');
+  const refs = slotRefs(config);
+  const builder = new RowBuilder(config, {
+    asOfDay: opts.asOfDay,
+    onRow: opts.onRow,
+    onReject: opts.onReject,
+    dedupe: opts.dedupe ?? config.input.columns.orderId !== null,
+  });
+  const counter: ByteCounter = { bytes: 0 };
+  const progress = new Progress(builder, counter, opts.onProgress);
+  const summaries: IngestFileSummary[] = [];
+  const warnings: string[] = [];
+
+  for (const file of files) {
+    const name = file.name;
+    progress.file = name;
+    const claimed = formatFromName(name);
+    const raw = await peek(counted(file.open(), counter), 4);
+    const compressed = isGzip(raw.head);
+    if (claimed.gz && !compressed && raw.head.length > 0)
+      throw new IngestError(`${name}: named .gz but is not gzip-compressed (the content is ${describe(raw.head)})`);
+    const content = await peek(compressed ? gunzip(raw.stream, name) : raw.stream, 4096);
+    const summary: IngestFileSummary = { name, format: 'csv', compressed, rows: 0 };
+    if (file.size !== undefined) summary.size = file.size;
+    if (file.etag !== undefined) summary.etag = file.etag;
+    summaries.push(summary);
+    const before = builder.counts.read;
+    if (content.head.length > 0) {
+      const format = decideFormat(name, config.input.format, claimed.format, content.head);
+      summary.format = format;
+      if (format === 'parquet') {
+        await readParquet(name, content.stream, refs, builder, {
+          memoryLimit: opts.parquetMemoryLimit ?? 64 * 1024 * 1024,
+          tmpDir: opts.tmpDir,
+          progress: () => progress.tick(),
+        });
+      } else if (format === 'jsonl') {
+        await readJsonl(name, decodeUtf8(content.stream, name), refs, builder, progress);
+      } else {
+        await readCsv(name, decodeUtf8(content.stream, name), config, refs, builder, progress);
+      }
+    } else {
+      summary.format = config.input.format !== 'auto' ? config.input.format : (claimed.format ?? 'csv');
+    }
+    summary.rows = builder.counts.read - before;
+    progress.tick(true);
+  }
+
+  const empty = summaries.filter((s) => s.rows === 0);
+  if (builder.counts.read === 0)
+    throw new IngestError(
+      files.length === 1 ? `${files[0].name}: no rows (the file is empty or has only a header)` : `no rows in any of the ${files.length} input files (all empty or header only)`,
+    );
+  for (const s of empty) warnings.push(`${s.name}: empty file (no rows), skipped`);
+
+  return {
+    rows: { ...builder.counts },
+    files: summaries,
+    minDay: builder.minDay,
+    maxDay: builder.maxDay,
+    warnings,
+  };
+}
+
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** One CSV cell: neutralised against spreadsheet formula injection (OWASP), then quoted if needed. */
+export function csvCell(value: string | number | null): string {
+  if (value === null) return '';
+  let s = String(value);
+  if (typeof value === 'string' && FORMULA_START.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** rejects.csv content: file,line,column,reason,raw. */
+export function rejectsCsv(rejects: Reject[]): string {
+  const out = ['file,line,column,reason,raw'];
+  for (const r of rejects) out.push([csvCell(r.file), String(r.line), csvCell(r.column), csvCell(r.reason), csvCell(r.raw)].join(','));
+  return out.join('\n') + '\n';
+}

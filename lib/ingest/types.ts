@@ -1,0 +1,58 @@
+import type { RowCounts } from '../types.js';
+
+/** One validated sales row, in the business time zone and the run's currency. */
+export interface SalesRow {
+  customerId: string;
+  /** Local calendar day in config.timezone, integer days since 1970-01-01 (see lib/dates.ts). */
+  day: number;
+  /** Money; negative = refund/return (kept, nets revenue). */
+  amount: number;
+  /** null when no orderId column is mapped, or the row's order id is empty. */
+  orderId: string | null;
+  /** The margin column, or amount - cost when a cost column is mapped, else null (also when empty). */
+  margin: number | null;
+  /** One value per config.input.columns.dimensions entry, '' when empty. Do not mutate (may be shared). */
+  dims: string[];
+}
+
+/** A row that did not validate: where it is, which column, why, and its text. */
+export interface Reject {
+  file: string;
+  /** 1-based physical line of the record's start (CSV/JSONL, header = line 1), or 1-based row number (Parquet). */
+  line: number;
+  /** Header name of the offending column, or its 0-based index as text; null when the whole record is bad. */
+  column: string | null;
+  reason: string;
+  /** The record's text (at most 1,000 characters). */
+  raw: string;
+}
+
+export interface IngestFileSummary {
+  name: string;
+  size?: number;
+  etag?: string;
+  format: 'csv' | 'jsonl' | 'parquet';
+  compressed: boolean;
+  /** Rows read from this file (header and blank lines are not rows). */
+  rows: number;
+}
+
+export interface IngestResult {
+  /** read = accepted + rejected + ignored + duplicates, always. */
+  rows: RowCounts;
+  files: IngestFileSummary[];
+  /** Over accepted rows. */
+  minDay: number | null;
+  maxDay: number | null;
+  /** File-level notes (e.g. an empty file among several). */
+  warnings: string[];
+}
+
+/**
+ * A file-level problem the run cannot go past (not what its extension says, truncated gzip, no
+ * rows anywhere, a mapped column missing from the header). The message names the file, and the
+ * line/column where known. A user error: print the message, not the stack.
+ */
+export class IngestError extends Error {
+  override name = 'IngestError';
+}

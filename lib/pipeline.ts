@@ -1,0 +1,382 @@
+/**
+ * The whole run, free of AWS: ingest -> customers -> tiers -> cohorts / CRR / models ->
+ * segments -> alerts -> report -> outputs. The CLI, the Lambda handler and the tests call
+ * `runPipeline` with inputs and a Storage; only they know where the bytes live.
+ *
+ * Outputs are first written under a staging prefix, then moved into their partitions, and
+ * the manifest goes last: a run that fails leaves the previous partition of its date intact.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import { CustomerAccumulator, summarize, type CustomerSummary } from './customers.js';
+import { cohortRows, round2 } from './cohorts.js';
+import { periodRows } from './crr.js';
+import { dayToIso, isoToDay } from './dates.js';
+import { RunFailedError } from './errors.js';
+import { ingest, rejectsCsv, type Reject } from './ingest/index.js';
+import type { Manifest } from './manifest.js';
+import { fitModels } from './models/index.js';
+import { detectValueLoss } from './alerts/index.js';
+import { renderReport, buildReportEmail } from './report/index.js';
+import { encodeParquet, decodeParquet } from './outputs/parquet.js';
+import { alertsTable, cohortsTable, customersTable, dimensionColumnName, layout, periodsTable, segmentsTable, type Row, type TableDef } from './outputs/schema.js';
+import { publish, type StagedFile } from './outputs/publish.js';
+import { periodIndex, periodLabel, type PeriodUnit } from './periods.js';
+import { segmentation, ALL } from './segmentation.js';
+import { segmentRows, withPrevious } from './segments.js';
+import { assignTiers, NO_TIER_NAME, type Tiers } from './tiers.js';
+import type { InputFile, Storage } from './storage.js';
+import type { AlertRow, CohortRow, PeriodRow, SegmentRow } from './types.js';
+
+export const VERSION = '0.1.0';
+
+export interface ProgressEvent {
+  stage: string;
+  message: string;
+  rows?: number;
+  bytes?: number;
+}
+
+export interface RunOptions {
+  inputs: InputFile[];
+  out: Storage;
+  config: Config;
+  /** YYYY-MM-DD; default: the latest order date in the input. */
+  asOf?: string;
+  onProgress?: (e: ProgressEvent) => void;
+  /** Where analysts find the tables, for the report (default: out.location). */
+  tablesLocation?: string;
+  now?: () => Date;
+}
+
+export interface RunResult {
+  runDate: string;
+  manifest: Manifest;
+  email: { subject: string; from: string; to: string[]; eml: Uint8Array };
+  outputs: string[];
+  summary: string;
+}
+
+interface ModelOutputs {
+  status: 'ok' | 'failed';
+  summary: string;
+  modelJson: unknown;
+  pAlive?: Float64Array;
+  expectedPurchases?: Float64Array;
+  expectedAvgSpend?: Float64Array;
+  predictedClv?: Float64Array;
+}
+
+const DAYS_PER_UNIT = { week: 7, day: 1 } as const;
+
+export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  const { config, out } = opts;
+  const now = opts.now ?? (() => new Date());
+  const progress = opts.onProgress ?? (() => {});
+  const startedAt = now();
+  const runId = `${startedAt.toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
+  const lap = (stage: string) => {
+    const t = performance.now();
+    timings[stage] = Math.round(t - t0);
+    t0 = t;
+  };
+
+  // 1. Ingest: one pass over the rows into per-customer state.
+  const dims = config.input.columns.dimensions;
+  const acc = new CustomerAccumulator(dims.length);
+  const rejects: Reject[] = [];
+  const asOfOption = opts.asOf !== undefined ? isoToDay(opts.asOf) : undefined;
+  if (opts.asOf !== undefined && (asOfOption === undefined || asOfOption === null || Number.isNaN(asOfOption)))
+    throw new RunFailedError(`--as-of "${opts.asOf}" is not a date (YYYY-MM-DD)`, 'input');
+  progress({ stage: 'ingest', message: `reading ${opts.inputs.length} file(s)` });
+  const ing = await ingest(opts.inputs, config, {
+    asOfDay: asOfOption ?? undefined,
+    onRow: (r) => acc.add(r),
+    onReject: (r) => rejects.push(r),
+    onProgress: (p) => progress({ stage: 'ingest', message: `${p.file}`, rows: p.rows, bytes: p.bytes }),
+  });
+  lap('ingest');
+  const rejectReasons: Record<string, number> = {};
+  for (const r of rejects) {
+    const reason = r.reason.replace(/"[^"]*"/g, '"…"');
+    rejectReasons[reason] = (rejectReasons[reason] ?? 0) + 1;
+  }
+
+  const asOfDay = asOfOption ?? ing.maxDay;
+  const runDate = asOfDay !== null && asOfDay !== undefined ? dayToIso(asOfDay) : startedAt.toISOString().slice(0, 10);
+  const fail = async (message: string, stage: RunFailedError['stage'], details: string[] = []) => {
+    // Keep what the run saw (rejected rows with reasons) beside its failure record; no table is touched.
+    const prefix = `failures/run_date=${runDate}/${runId}/`;
+    await out.put(`${prefix}rejects.csv`, rejectsCsv(rejects), 'text/csv');
+    await out.put(
+      `${prefix}failure.json`,
+      JSON.stringify({ runId, runDate, stage, message, details, rows: ing.rows, rejectReasons, inputs: ing.files }, null, 2),
+      'application/json',
+    );
+    return new RunFailedError(message, stage, details);
+  };
+  if (ing.rows.accepted === 0 || asOfDay === null || asOfDay === undefined)
+    throw await fail(`no valid sales rows in ${opts.inputs.length} input file(s) (${ing.rows.read} rows read, ${ing.rows.rejected} rejected)`, 'data quality');
+  const rejectShare = ing.rows.read > 0 ? ing.rows.rejected / ing.rows.read : 0;
+  if (rejectShare > config.input.maxRejectShare) {
+    const top = Object.entries(rejectReasons).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([r, n]) => `${n} x ${r}`);
+    throw await fail(
+      `${ing.rows.rejected} of ${ing.rows.read} rows rejected (${(rejectShare * 100).toFixed(2)}%), above input.maxRejectShare = ${(config.input.maxRejectShare * 100).toFixed(2)}%: not reporting on bad data`,
+      'data quality',
+      top,
+    );
+  }
+  const calibrationEnd = config.model.calibrationEnd ?? runDate;
+  const calibrationEndDay = isoToDay(calibrationEnd)!;
+  if (calibrationEndDay > asOfDay) throw await fail(`model.calibrationEnd ${calibrationEnd} is after the as-of date ${runDate}`, 'input');
+
+  // 2. Per-customer summary, tiers, segments.
+  progress({ stage: 'summary', message: `${acc.customerCount} customers` });
+  const s = summarize(acc, { asOfDay, calibrationEndDay, unitDays: DAYS_PER_UNIT[config.model.timeUnit], marginShare: config.model.marginShare });
+  const tiers = assignTiers(s, config.tiers);
+  const seg = segmentation(s, tiers, dims);
+  lap('summary');
+
+  // 3. Cohorts and CRR.
+  progress({ stage: 'cohorts', message: 'cohort retention and CRR' });
+  const cohorts = cohortRows(s, seg, { unit: config.cohort.period, asOfDay });
+  const periods = periodRows(s, seg, { unit: config.cohort.period, asOfDay, activeWindowDays: config.cohort.activeWindowDays });
+  lap('cohorts');
+
+  // 4. Predicted CLV.
+  progress({ stage: 'models', message: 'fitting BG/NBD and Gamma-Gamma' });
+  const model = fitCustomerModels(s, config, calibrationEnd, asOfDay - calibrationEndDay);
+  lap('models');
+
+  // 5. Segments, against the previous run.
+  const previous = await previousSegments(out, runDate);
+  const segments = withPrevious(
+    segmentRows(s, seg, periods, {
+      asOfDay,
+      activeWindowDays: config.cohort.activeWindowDays,
+      pAliveThreshold: config.alerts.pAliveThreshold,
+      predictedClv: model.predictedClv,
+      pAlive: model.pAlive,
+    }),
+    previous,
+  );
+  lap('segments');
+
+  // 6. Value-loss warnings.
+  progress({ stage: 'alerts', message: 'testing segments for value losses' });
+  const detected = detectValueLoss({ cohorts, periods, segments, config, asOf: runDate });
+  const alerts: AlertRow[] = detected.alerts;
+  lap('alerts');
+
+  // 7. Report.
+  progress({ stage: 'report', message: 'rendering the report' });
+  const tablesLocation = opts.tablesLocation ?? config.report.tablesLocation ?? out.location;
+  const latestOrderDate = ing.maxDay !== null ? dayToIso(Math.min(ing.maxDay, asOfDay)) : runDate;
+  const rendered = await renderReport({
+    runDate,
+    asOf: runDate,
+    currency: config.currency,
+    company: config.report.company || undefined,
+    tablesLocation,
+    cohortPeriod: config.cohort.period,
+    tierNames: tiers.names,
+    alerts,
+    segments,
+    cohorts,
+    periods,
+    tooSmall: detected.tooSmall,
+    quality: {
+      rows: ing.rows,
+      rejectedExamples: Object.entries(rejectReasons).map(([reason, count]) => ({ reason, count })),
+      latestOrderDate,
+      filesRead: ing.files.length,
+      marginNote: s.hasMargin ? undefined : `No margin column: margin assumed to be ${(config.model.marginShare * 100).toFixed(0)}% of revenue (model.marginShare).`,
+    },
+    model: { status: model.status, summary: model.summary },
+    recipients: config.report.to,
+  });
+  const eml = await buildReportEmail(rendered, { from: config.report.from, to: config.report.to, date: now() });
+  lap('report');
+
+  // 8. Outputs: stage everything, then move into place; the manifest goes last.
+  progress({ stage: 'outputs', message: `writing tables to ${out.location}` });
+  const staged: StagedFile[] = [];
+  const stage = async (key: string, body: Uint8Array | string, contentType: string, rows?: number) => {
+    const tmp = `${layout.staging(runId)}${key}`;
+    await out.put(tmp, body, contentType);
+    staged.push({ tmp, key, bytes: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, rows });
+  };
+  const table = async (def: TableDef, rows: Iterable<Row>, n: number) =>
+    stage(layout.table(def.name, runDate), await encodeParquet(def, rows), 'application/vnd.apache.parquet', n);
+  try {
+    const custDef = customersTable(dims);
+    await table(custDef, customerRows(s, tiers, dims, model, config.cohort.period), s.n);
+    await table(cohortsTable, cohorts as unknown as Row[], cohorts.length);
+    await table(segmentsTable, segments as unknown as Row[], segments.length);
+    await table(periodsTable, periods as unknown as Row[], periods.length);
+    await table(alertsTable, alerts as unknown as Row[], alerts.length);
+    await stage(layout.run(runDate, 'model.json'), JSON.stringify(model.modelJson, null, 2), 'application/json');
+    await stage(layout.run(runDate, 'rejects.csv'), rejectsCsv(rejects), 'text/csv');
+    await stage(layout.run(runDate, 'report.html'), rendered.html, 'text/html; charset=utf-8');
+    await stage(layout.run(runDate, 'report.txt'), rendered.text, 'text/plain; charset=utf-8');
+    await stage(layout.run(runDate, 'report.eml'), eml, 'message/rfc822');
+    for (const img of rendered.images) await stage(layout.run(runDate, `images/${img.filename}`), img.png, 'image/png');
+  } catch (e) {
+    await out.delete(staged.map((f) => f.tmp)).catch(() => {});
+    throw new RunFailedError(`could not write outputs to ${out.location}: ${(e as Error).message}`, 'outputs');
+  }
+  lap('outputs');
+
+  const manifest: Manifest = {
+    tool: 'tailwatch',
+    version: VERSION,
+    runId,
+    runDate,
+    asOf: runDate,
+    asOfSource: opts.asOf !== undefined ? 'option' : 'latest order',
+    calibrationEnd,
+    startedAt: startedAt.toISOString(),
+    finishedAt: now().toISOString(),
+    status: 'succeeded',
+    inputs: ing.files.map((f) => ({ name: f.name, size: f.size, etag: f.etag, format: f.format, compressed: f.compressed, rows: f.rows })),
+    rows: ing.rows,
+    rejectReasons,
+    dataRange: { firstOrderDate: ing.minDay !== null ? dayToIso(ing.minDay) : null, lastOrderDate: latestOrderDate },
+    customers: s.n,
+    tiers: { names: tiers.names, bounds: tiers.bounds.map(round2), basis: tiers.basis, derived: tiers.derived },
+    alerts: alerts.length,
+    tooSmallToJudge: detected.tooSmall.length,
+    model: { status: model.status, summary: model.summary },
+    warnings: ing.warnings,
+    timingsMs: timings,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    outputs: staged.map((f) => ({ key: f.key, bytes: f.bytes, rows: f.rows })),
+    config,
+    email: { subject: rendered.subject, to: config.report.to, messageId: null, sentAt: null },
+  };
+  try {
+    await publish(out, runDate, staged, JSON.stringify(manifest, null, 2));
+  } catch (e) {
+    throw new RunFailedError(`could not publish outputs to ${out.location}: ${(e as Error).message}`, 'outputs');
+  }
+  lap('publish');
+  manifest.timingsMs = timings;
+
+  const smallAlerts = alerts.filter((a) => a.tier === tiers.names[0]).length;
+  const summary =
+    `${s.n.toLocaleString('en-US')} customers in ${new Set(cohorts.map((c) => c.cohort)).size} cohorts, ` +
+    `${ing.rows.accepted.toLocaleString('en-US')} rows accepted, ${ing.rows.rejected} rejected, ${ing.rows.duplicates} duplicates, ${ing.rows.ignored} after the as-of date; ` +
+    `${alerts.length} warning(s) (${smallAlerts} in the ${tiers.names[0]} tier); model: ${model.summary}.`;
+  return {
+    runDate,
+    manifest,
+    email: { subject: rendered.subject, from: config.report.from, to: config.report.to, eml },
+    outputs: [...staged.map((f) => f.key), layout.run(runDate, 'manifest.json')],
+    summary,
+  };
+}
+
+/** The `customers` table, one row at a time (never a million objects at once). */
+function* customerRows(s: CustomerSummary, tiers: Tiers, dims: (string | number)[], m: ModelOutputs, unit: PeriodUnit): Generator<Row> {
+  const dimCols = dims.map(dimensionColumnName);
+  const day = (d: number) => (d === d ? dayToIso(d) : null);
+  const num = (a: Float64Array | undefined, c: number) => (a && a[c] === a[c] ? a[c] : null);
+  for (let c = 0; c < s.n; c++) {
+    const t = tiers.tierOf[c];
+    const row: Row = {
+      customer_id: s.ids[c],
+      cohort: s.firstDay[c] === s.firstDay[c] ? periodLabel(periodIndex(s.firstDay[c], unit), unit) : null,
+      first_order_date: day(s.firstDay[c]),
+      last_order_date: day(s.lastDay[c]),
+      orders: s.orders[c],
+      purchase_days: s.purchaseDays[c],
+      revenue: round2(s.revenue[c]),
+      margin: round2(s.margin[c]),
+      first_order_value: round2(s.firstOrderValue[c]),
+      tier: t >= 0 ? tiers.names[t] : NO_TIER_NAME,
+      frequency: s.calibrated[c] ? s.frequency[c] : null,
+      recency: s.calibrated[c] ? s.recency[c] : null,
+      t: s.calibrated[c] ? s.T[c] : null,
+      zbar: s.calibrated[c] ? s.zbar[c] : null,
+      p_alive: num(m.pAlive, c),
+      expected_purchases: num(m.expectedPurchases, c),
+      expected_avg_spend: num(m.expectedAvgSpend, c),
+      predicted_clv: num(m.predictedClv, c),
+    };
+    for (let d = 0; d < dimCols.length; d++) row[dimCols[d]] = s.dimValues[d][s.dims[c * dims.length + d]] ?? null;
+    yield row;
+  }
+}
+
+/** Fits BG/NBD + Gamma-Gamma on calibrated customers and scores everyone acquired; never throws. */
+function fitCustomerModels(s: CustomerSummary, config: Config, calibrationEnd: string, asOfOffsetDays: number): ModelOutputs {
+  const idx: number[] = [];
+  for (let c = 0; c < s.n; c++) if (s.calibrated[c]) idx.push(c);
+  const pick = (a: Float64Array) => Float64Array.from(idx, (c) => a[c]);
+  const scored: number[] = [];
+  for (let c = 0; c < s.n; c++) if (s.purchaseDays[c] > 0) scored.push(c);
+  const pickS = (a: Float64Array) => Float64Array.from(scored, (c) => a[c]);
+  const unitDays = DAYS_PER_UNIT[config.model.timeUnit];
+  try {
+    const fit = fitModels({
+      x: pick(s.frequency),
+      tx: pick(s.recency),
+      T: pick(s.T),
+      zbar: pick(s.zbar),
+      holdoutActual: asOfOffsetDays > 0 ? pick(s.holdoutPurchases) : undefined,
+      holdoutLength: asOfOffsetDays > 0 ? asOfOffsetDays / unitDays : undefined,
+      timeUnit: config.model.timeUnit,
+      calibrationEnd,
+      horizonMonths: config.model.horizon,
+      discountRate: config.model.discountRate,
+      marginShare: Float64Array.from(scored, (c) => (s.revenue[c] > 0 ? Math.min(1, Math.max(0, s.margin[c] / s.revenue[c])) : config.model.marginShare)),
+      scoring: { x: pickS(s.frequencyAsOf), tx: pickS(s.recencyAsOf), T: pickS(s.TAsOf) },
+    });
+    const spread = (a: Float64Array | undefined) => {
+      if (!a) return undefined;
+      const full = new Float64Array(s.n).fill(NaN);
+      scored.forEach((c, i) => (full[c] = a[i]));
+      return full;
+    };
+    const mj = fit.modelJson as { bgnbd?: { status?: string; reason?: string; r?: number; alpha?: number; a?: number; b?: number } };
+    const ok = mj.bgnbd?.status !== 'failed';
+    const b = mj.bgnbd;
+    return {
+      status: ok ? 'ok' : 'failed',
+      summary: ok
+        ? `BG/NBD fitted on ${idx.length.toLocaleString('en-US')} customers (r=${b?.r?.toFixed(3)}, alpha=${b?.alpha?.toFixed(3)}, a=${b?.a?.toFixed(3)}, b=${b?.b?.toFixed(3)})`
+        : `BG/NBD fit failed: ${b?.reason ?? 'unknown reason'}`,
+      modelJson: fit.modelJson,
+      pAlive: spread(fit.perCustomer?.pAlive),
+      expectedPurchases: spread(fit.perCustomer?.expectedPurchases),
+      expectedAvgSpend: spread(fit.perCustomer?.expectedAvgSpend),
+      predictedClv: ok ? spread(fit.perCustomer?.predictedClv) : undefined,
+    };
+  } catch (e) {
+    const reason = (e as Error).message;
+    return {
+      status: 'failed',
+      summary: `model fit failed: ${reason}`,
+      modelJson: { timeUnit: config.model.timeUnit, calibrationEnd, bgnbd: { status: 'failed', reason, converged: false }, gammaGamma: { status: 'failed', reason, converged: false } },
+    };
+  }
+}
+
+/** The most recent earlier run's `segments` partition, if any. */
+async function previousSegments(out: Storage, runDate: string): Promise<{ runDate: string; rows: Record<string, unknown>[] } | null> {
+  const keys = await out.list('segments/');
+  const dates = keys
+    .map((k) => /^segments\/run_date=(\d{4}-\d{2}-\d{2})\/part-00000\.parquet$/.exec(k)?.[1])
+    .filter((d): d is string => d !== undefined && d < runDate)
+    .sort();
+  const prev = dates.at(-1);
+  if (!prev) return null;
+  const bytes = await out.get(layout.table('segments', prev));
+  if (!bytes) return null;
+  return { runDate: prev, rows: await decodeParquet(bytes) };
+}
+
+export { ALL };
+export type { CohortRow, PeriodRow, SegmentRow };

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CDNOW_SAMPLE_CONFIG, cdnowDir, computeCore, fileInput } from './helpers/core.js';
+
+describe('per-customer summary', () => {
+  it('reproduces the Fader/Hardie CDNOW calibration summary (x, t_x, T, zbar) row for row', async () => {
+    const { s } = await computeCore([fileInput(`${cdnowDir()}/CDNOW_sample.txt`)], CDNOW_SAMPLE_CONFIG, '1998-06-30');
+    const ref = readFileSync(`${cdnowDir()}/cdnow_customers_summary_with_transactions.csv`, 'utf8').trim().split('\n').slice(1);
+    expect(s.n).toBe(2357);
+    expect(ref).toHaveLength(2357);
+    // Sample ids are "0001".."2357" in column 2; the reference is in that order.
+    const byId = new Map(s.ids.map((id, c) => [Number(id), c]));
+    let repeatBuyers = 0;
+    for (const line of ref) {
+      const [id, x, tx, T, zbar] = line.split(',').map(Number);
+      const c = byId.get(id)!;
+      expect(c, `customer ${id}`).toBeDefined();
+      expect(s.frequency[c], `x of ${id}`).toBe(x);
+      expect(Math.abs(s.recency[c] - tx), `t_x of ${id}`).toBeLessThanOrEqual(0.005 + 1e-9);
+      expect(Math.abs(s.T[c] - T), `T of ${id}`).toBeLessThanOrEqual(0.005 + 1e-9);
+      expect(Math.abs(s.zbar[c] - zbar), `zbar of ${id}`).toBeLessThanOrEqual(0.005 + 1e-9);
+      if (x > 0) repeatBuyers++;
+    }
+    expect(repeatBuyers).toBe(946);
+    // Holdout: 1,882 repeat transaction days from 1997-10-01 to 1998-06-30 (dataset README).
+    expect(s.holdoutPurchases.reduce((a, b) => a + b, 0)).toBe(1882);
+  });
+
+  it('pins each formula on a dozen hand-worked orders: refunds, same-day orders, one-order customers', async () => {
+    const csv = [
+      'customer_id,order_date,amount,order_id',
+      'A,2024-01-05,10.00,o1', // A: first day (two orders that day)
+      'A,2024-01-05,5.00,o2',
+      'A,2024-01-19,20.00,o3', // repeat day 1 (14 days later)
+      'A,2024-02-02,-4.00,o3', // refund: nets revenue, no purchase day
+      'A,2024-03-01,30.00,o4', // repeat day 2 (56 days after first)
+      'B,2024-01-10,0.00,o5', // $0 purchase is still a purchase
+      'C,2024-02-15,99.99,o6', // one order
+      'D,2024-02-20,-15.00,o7', // refunds only: no cohort, no first purchase
+      'E,2024-03-10,12.50,o8',
+      'E,2024-03-10,12.50,o8b', // same day, other order: one purchase day, two orders
+      'E,2024-03-31,7.25,o9',
+      'E,2024-03-31,2.75,o9', // second line of order o9 (not a duplicate: other amount)
+    ].join('\n');
+    const { s, ing } = await computeCore([{ name: 'hand.csv', open: async function* () { yield Buffer.from(csv); } }], { input: { columns: { orderId: 'order_id' } }, model: { timeUnit: 'day' } }, '2024-03-31');
+    expect(ing.rows).toEqual({ read: 12, accepted: 12, rejected: 0, ignored: 0, duplicates: 0 });
+    const c = (id: string) => s.ids.indexOf(id);
+    const A = c('A');
+    expect(s.orders[A]).toBe(4);
+    expect(s.purchaseDays[A]).toBe(3);
+    expect(s.revenue[A]).toBeCloseTo(61, 10);
+    expect(s.firstOrderValue[A]).toBeCloseTo(15, 10);
+    expect(s.frequency[A]).toBe(2);
+    expect(s.recency[A]).toBe(56);
+    expect(s.T[A]).toBe(86); // 2024-01-05 .. 2024-03-31
+    expect(s.zbar[A]).toBeCloseTo(25, 10); // (20 + 30) / 2
+    const B = c('B');
+    expect([s.orders[B], s.purchaseDays[B], s.revenue[B], s.frequency[B], s.zbar[B]]).toEqual([1, 1, 0, 0, 0]);
+    const D = c('D');
+    expect(s.purchaseDays[D]).toBe(0);
+    expect(Number.isNaN(s.firstDay[D])).toBe(true);
+    expect(s.revenue[D]).toBe(-15);
+    const E = c('E');
+    expect([s.orders[E], s.purchaseDays[E], s.frequency[E]]).toEqual([3, 2, 1]);
+    expect(s.firstOrderValue[E]).toBeCloseTo(25, 10);
+    expect(s.zbar[E]).toBeCloseTo(10, 10);
+  });
+});

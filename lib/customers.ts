@@ -292,6 +292,7 @@ export interface CustomerSummary {
   frequencyAsOf: Float64Array;
   recencyAsOf: Float64Array;
   TAsOf: Float64Array;
+  zbarAsOf: Float64Array;
   /** Repeat purchase days after calibration end up to as-of (holdout actuals). */
   holdoutPurchases: Float64Array;
   lists: DayLists;
@@ -361,6 +362,7 @@ export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): Custo
     frequencyAsOf: new Float64Array(n),
     recencyAsOf: new Float64Array(n),
     TAsOf: new Float64Array(n),
+    zbarAsOf: new Float64Array(n),
     holdoutPurchases: new Float64Array(n),
     lists,
   };
@@ -368,17 +370,17 @@ export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): Custo
   const cal = opts.calibrationEndDay;
   for (let c = 0; c < n; c++) {
     let first = NaN, last = NaN, days = 0;
-    let calDays = 0, calLast = NaN, calRepeatValue = 0, holdout = 0;
+    let calDays = 0, calLast = NaN, calRepeatValue = 0, holdout = 0, repeatValue = 0;
     for (let i = dayStart[c]; i < dayStart[c + 1]; i++) {
       if (!purchase[i]) continue;
       const d = day[i];
       if (days === 0) {
         first = d;
         s.firstOrderValue[c] = value[i];
-      } else if (d <= cal) {
-        calRepeatValue += value[i];
       } else {
-        holdout++;
+        repeatValue += value[i];
+        if (d <= cal) calRepeatValue += value[i];
+        else holdout++;
       }
       if (d <= cal) {
         calDays++;
@@ -394,6 +396,7 @@ export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): Custo
       s.frequencyAsOf[c] = days - 1;
       s.recencyAsOf[c] = (last - first) / u;
       s.TAsOf[c] = (opts.asOfDay - first) / u;
+      s.zbarAsOf[c] = days > 1 ? repeatValue / (days - 1) : 0;
     }
     if (days > 0 && first <= cal) {
       s.calibrated[c] = 1;

@@ -332,12 +332,14 @@ function fitCustomerModels(s: CustomerSummary, config: Config, calibrationEnd: s
       horizonMonths: config.model.horizon,
       discountRate: config.model.discountRate,
       marginShare: Float64Array.from(scored, (c) => (s.revenue[c] > 0 ? Math.min(1, Math.max(0, s.margin[c] / s.revenue[c])) : config.model.marginShare)),
-      scoring: { x: pickS(s.frequencyAsOf), tx: pickS(s.recencyAsOf), T: pickS(s.TAsOf) },
+      asOfOffset: asOfOffsetDays / unitDays,
+      score: { x: pickS(s.frequencyAsOf), tx: pickS(s.recencyAsOf), T: pickS(s.TAsOf), zbar: pickS(s.zbarAsOf) },
     });
+    const valid = fit.perCustomer.purchasesValid;
     const spread = (a: Float64Array | undefined) => {
       if (!a) return undefined;
       const full = new Float64Array(s.n).fill(NaN);
-      scored.forEach((c, i) => (full[c] = a[i]));
+      scored.forEach((c, i) => (full[c] = valid[i] ? a[i] : NaN));
       return full;
     };
     const mj = fit.modelJson as { bgnbd?: { status?: string; reason?: string; r?: number; alpha?: number; a?: number; b?: number } };

@@ -126,7 +126,7 @@ export function simulate(o: SimOptions): Sim {
     for (const r of regions) {
       const cc: CellCohort[] = [];
       const pc: CellPeriod[] = [];
-      let S = Math.round(t.newPerMonth * 8);
+      let S = Math.round(t.newPerMonth / (1 - t.crr - 0.01)); // the steady state: no drift in tier shares
       for (let m = 0; m < nMonths; m++) {
         const p = planted(m, t.name, r);
         const mixF = o.mixShift && m >= o.mixShift.from ? (o.mixShift.factors[t.name] ?? 1) : 1;

@@ -25,6 +25,7 @@ import {
   type TestResult,
   externalVarianceTTest,
   groupedProportionTest,
+  lag1Autocorrelation,
   mean,
   pooledTTest,
   sampleVariance,
@@ -76,15 +77,20 @@ export interface Context {
   ppy: number;
   /** Revenue per period of everyone (tier all, segment all), by period_start, complete periods. */
   totalRevenue: Map<string, number>;
+  /** The tier all, segment all period rows by period_start (complete periods). */
+  totalPeriods: Map<string, PeriodRow>;
 }
 
 export function makeContext(config: Config, asOf: string, periods: PeriodRow[]): Context {
   const unit = config.cohort.period;
   const totalRevenue = new Map<string, number>();
+  const totalPeriods = new Map<string, PeriodRow>();
   for (const r of periods)
-    if (r.tier === 'all' && r.segment === 'all' && isComplete(r.period_start, 0, unit, asOf, r.partial))
+    if (r.tier === 'all' && r.segment === 'all' && isComplete(r.period_start, 0, unit, asOf, r.partial)) {
       totalRevenue.set(r.period_start, finite(r.revenue));
-  return { config, asOf, unit, ppy: PERIODS_PER_YEAR[unit], totalRevenue };
+      totalPeriods.set(r.period_start, r);
+    }
+  return { config, asOf, unit, ppy: PERIODS_PER_YEAR[unit], totalRevenue, totalPeriods };
 }
 
 const finite = (x: number | null | undefined): number => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
@@ -254,11 +260,12 @@ export function revenueDetector(rows: PeriodRow[], ctx: Context): DetectorResult
     // difference of two independent logs; seasonality inflates it, which errs on silence).
     const earlier = complete.slice(Math.max(0, complete.length - R - config.alerts.baselinePeriods), complete.length - R);
     const dEarlier = earlier.map(logRatio).filter((d): d is number => d !== null);
+    const phi = lag1Autocorrelation(dEarlier);
     if (dCur.some((d) => d === null)) test = { statistic: 0, df: null, p: 1, name: 'year-over-year (not testable: a period without revenue)' };
-    else if (dEarlier.length >= MIN_BASELINE_UNITS) test = externalVarianceTTest(dCur as number[], 0, sampleVariance(dEarlier), dEarlier.length - 1);
+    else if (dEarlier.length >= MIN_BASELINE_UNITS) test = externalVarianceTTest(dCur as number[], 0, sampleVariance(dEarlier), dEarlier.length - 1, phi);
     else {
       const logs = earlier.filter((r) => r.revenue > 0).map((r) => Math.log(r.revenue));
-      test = externalVarianceTTest(dCur as number[], 0, 2 * sampleVariance(logs), logs.length - 1);
+      test = externalVarianceTTest(dCur as number[], 0, 2 * sampleVariance(logs), logs.length - 1, lag1Autocorrelation(logs));
     }
     baselineWindow = `same ${unit}s last year: ${windowText(base.map((r) => r.period), unit)}, mean per ${unit}`;
   } else {
@@ -344,6 +351,34 @@ export function revenueShareDetector(rows: PeriodRow[], ctx: Context): DetectorR
  * A decline whose behaviour part is less than half of it is reported as mix, never alerted.
  */
 function volumeMix(base: PeriodRow[], cur: PeriodRow[], f: Finding, ctx: Context): MixNote | undefined {
+  const seg = split(base, cur);
+  if (!seg) return undefined;
+  const { a, b, behaviour } = seg;
+  const relDecline = (f.current - f.baseline) / (f.baseline || 1);
+  // A share is relative to everyone: behaviour that changed for all customers alike (season,
+  // prices) moves no share, so the segment's behaviour counts net of the total's.
+  let relBehaviour = behaviour / a.R;
+  if (f.metric === 'revenue_share') {
+    const tb = base.map((r) => ctx.totalPeriods.get(r.period_start));
+    const tc = cur.map((r) => ctx.totalPeriods.get(r.period_start));
+    if (tb.every(Boolean) && tc.every(Boolean)) {
+      const tot = split(tb as PeriodRow[], tc as PeriodRow[]);
+      if (tot) relBehaviour -= tot.behaviour / tot.a.R;
+    }
+  }
+  if (!(relDecline < 0) || relBehaviour <= 0.5 * relDecline) return undefined; // behaviour explains at least half
+  const unit = ctx.unit;
+  const what = f.metric === 'revenue' ? `revenue per ${unit}` : 'revenue share';
+  const explanation =
+    `${who(f.tier, f.segment)}: ${what} fell ${f.metric === 'revenue' ? `from ${money(f.baseline, ctx.config.currency)} to ${money(f.current, ctx.config.currency)}` : `from ${pct(f.baseline)} to ${pct(f.current)}`}` +
+    ` mostly because of how many customers there are (new per ${unit} ${count(a.N)} -> ${count(b.N)}, active ${count(a.S)} -> ${count(b.S)}` +
+    `${f.metric === 'revenue_share' ? ', against the other segments' : ''}),` +
+    ` not because each buys less (buying share ${pct(a.rho)} -> ${pct(b.rho)}, revenue per buyer ${moneyCents(a.v, ctx.config.currency)} -> ${moneyCents(b.v, ctx.config.currency)}).`;
+  const within = relBehaviour * f.baseline; // the behaviour part in the metric's own unit
+  return { explanation, overallChange: f.current - f.baseline, withinSegmentChange: within, mixEffect: f.current - f.baseline - within };
+}
+
+function split(base: PeriodRow[], cur: PeriodRow[]) {
   const agg = (rs: PeriodRow[]) => {
     const S = mean(rs.map((r) => r.active_start));
     const N = mean(rs.map((r) => r.new_customers));
@@ -353,26 +388,11 @@ function volumeMix(base: PeriodRow[], cur: PeriodRow[], f: Finding, ctx: Context
   };
   const a = agg(base);
   const b = agg(cur);
-  if (!(a.R > 0) || !(b.R < a.R || f.current < f.baseline)) return undefined;
+  if (!(a.R > 0)) return undefined;
   const vbar = (a.v + b.v) / 2;
   const volume = vbar * (b.N - a.N + ((a.rho + b.rho) / 2) * (b.S - a.S));
-  const behaviour = b.R - a.R - volume; // = vbar Sbar d(rho) + Bbar d(v) + (N accounting residue)
-  const relDecline = (f.current - f.baseline) / (f.baseline || 1);
-  const relBehaviour = behaviour / a.R;
-  if (!(relDecline < 0) || relBehaviour <= 0.5 * relDecline) return undefined; // behaviour explains at least half
-  const unit = ctx.unit;
-  const what = f.metric === 'revenue' ? `revenue per ${unit}` : 'revenue share';
-  const explanation =
-    `${who(f.tier, f.segment)}: ${what} fell ${f.metric === 'revenue' ? `from ${money(f.baseline, ctx.config.currency)} to ${money(f.current, ctx.config.currency)}` : `from ${pct(f.baseline)} to ${pct(f.current)}`}` +
-    ` mostly because there are fewer of them (new per ${unit} ${count(a.N)} -> ${count(b.N)}, active ${count(a.S)} -> ${count(b.S)}),` +
-    ` not because each buys less (buying share ${pct(a.rho)} -> ${pct(b.rho)}, revenue per buyer ${moneyCents(a.v, ctx.config.currency)} -> ${moneyCents(b.v, ctx.config.currency)}).`;
-  const scale = f.metric === 'revenue' ? 1 : f.baseline / a.R; // express the parts in the metric's own unit
-  return {
-    explanation,
-    overallChange: f.current - f.baseline,
-    withinSegmentChange: behaviour * scale,
-    mixEffect: f.current - f.baseline - behaviour * scale,
-  };
+  const behaviour = b.R - a.R - volume; // = vbar Sbar d(rho) + Bbar d(v), exactly when B >= N
+  return { a, b, volume, behaviour };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ export interface ValueLossResult {
 
 /** Two amounts within this ratio are "close": then the smaller-customer tier ranks first. */
 const CLOSE = 1.1;
+/** A mix-explained decline is reported once the overall number fell by this share of its baseline. */
+const MIX_VISIBLE = 0.05;
 
 export function detectValueLoss(input: ValueLossInput): ValueLossResult {
   const { config, asOf } = input;
@@ -100,8 +102,10 @@ export function detectValueLoss(input: ValueLossInput): ValueLossResult {
     const qv = qOf.get(f);
     const significant = qv !== undefined && qv <= config.alerts.fdr;
     if (f.mix) {
-      // Explained, never alerted; only when the overall number visibly moved (else it is noise).
-      if (f.test === null || significant || f.test.p <= config.alerts.fdr) mix.push({ metric: f.metric, ...f.mix });
+      // Explained, never alerted; only when the overall number visibly moved (significant, or
+      // down by at least MIX_VISIBLE of its baseline), else it is noise.
+      const visible = f.baseline !== 0 && (f.baseline - f.current) / Math.abs(f.baseline) >= MIX_VISIBLE;
+      if (f.test === null || significant || f.test.p <= config.alerts.fdr || visible) mix.push({ metric: f.metric, ...f.mix });
       continue;
     }
     if (f.test !== null && !significant) continue;

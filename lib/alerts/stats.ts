@@ -248,11 +248,38 @@ export function pooledTTest(baseline: number[], current: number[]): TestResult {
  * whose noise is measured on earlier periods. Source: as pooledTTest (a t statistic is a normal
  * over an independent chi-square / df, whichever sample the chi-square comes from).
  */
-export function externalVarianceTTest(x: number[], mu0: number, s2: number, dfS: number): TestResult {
+export function externalVarianceTTest(x: number[], mu0: number, s2: number, dfS: number, lag1 = 0): TestResult {
   const name = 'year-over-year t-test on log revenue ratios (one-sided)';
   if (x.length < 1 || dfS < 1 || !(s2 > 0)) return { statistic: 0, df: null, p: 1, name };
-  const t = (mean(x) - mu0) / Math.sqrt(s2 / x.length);
+  const t = (mean(x) - mu0) / Math.sqrt((s2 / x.length) * ar1VarianceFactor(x.length, lag1));
   return { statistic: t, df: dfS, p: studentTCdf(t, dfS), name };
+}
+
+/**
+ * Variance of the mean of n consecutive values of an AR(1) series with lag-1 autocorrelation
+ * phi, relative to n independent ones: 1 + 2 sum_{j=1}^{n-1} (1 - j/n) phi^j.
+ * Source: e.g. Box, Jenkins & Reinsel, Time Series Analysis, the variance of a sample mean.
+ * Consecutive periods' revenue is autocorrelated (the active base moves slowly), so a block
+ * of recent periods is worth fewer than n independent ones; phi < 0 is taken as 0.
+ */
+export function ar1VarianceFactor(n: number, phi: number): number {
+  const r = Math.min(0.95, Math.max(0, Number.isFinite(phi) ? phi : 0));
+  let f = 1;
+  for (let j = 1; j < n; j++) f += 2 * (1 - j / n) * r ** j;
+  return f;
+}
+
+/** Lag-1 sample autocorrelation, sum (x_t - m)(x_{t+1} - m) / sum (x_t - m)^2; 0 if undefined. */
+export function lag1Autocorrelation(x: number[]): number {
+  if (x.length < 3) return 0;
+  const m = mean(x);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < x.length; i++) {
+    den += (x[i] - m) ** 2;
+    if (i + 1 < x.length) num += (x[i] - m) * (x[i + 1] - m);
+  }
+  return den > 0 ? num / den : 0;
 }
 
 /**

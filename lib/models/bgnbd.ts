@@ -8,7 +8,7 @@
  */
 import { groupRows, distinctIndex } from './compress.js';
 import { digamma, expm1Ratio, lbeta, lgamma, logNbdCoef } from './special.js';
-import { hessianFromGradient, invertSpd, minimizeWithRestarts } from './optimize.js';
+import { hessianFromGradient, invertSpd, minimizeWithRestarts, type Objective } from './optimize.js';
 
 export interface BgNbdParams {
   r: number;
@@ -45,32 +45,50 @@ export function isValidSummary(x: number, tx: number, T: number): boolean {
 
 interface Compressed {
   x: Float64Array;
-  tx: Float64Array;
-  T: Float64Array;
   w: Float64Array;
-  /** index of each distinct triple's x among xValues */
+  /** index of each distinct triple's x among xValues (likewise T, t_x) */
   xi: Int32Array;
   xValues: Float64Array;
+  Ti: Int32Array;
+  TValues: Float64Array;
+  txi: Int32Array;
+  txValues: Float64Array;
   totalWeight: number;
   invalid: number;
 }
 
-function compress(x: Float64Array, tx: Float64Array, T: Float64Array): Compressed {
+/** Valid rows (every `stride`-th of them when stride > 1), grouped into weighted distinct triples. */
+function compress(x: Float64Array, tx: Float64Array, T: Float64Array, stride = 1): Compressed {
   const n = x.length;
   const cx = new Float64Array(n);
   const ctx = new Float64Array(n);
   const cT = new Float64Array(n);
   let m = 0;
+  let seen = 0;
   for (let i = 0; i < n; i++) {
     if (!isValidSummary(x[i], tx[i], T[i])) continue;
+    if (seen++ % stride !== 0) continue;
     cx[m] = x[i];
     ctx[m] = x[i] === 0 ? 0 : tx[i];
     cT[m] = T[i];
     m++;
   }
   const g = groupRows([cx.subarray(0, m), ctx.subarray(0, m), cT.subarray(0, m)]);
-  const d = distinctIndex(g.columns[0]);
-  return { x: g.columns[0], tx: g.columns[1], T: g.columns[2], w: g.weight, xi: d.index, xValues: d.values, totalWeight: m, invalid: n - m };
+  const dx = distinctIndex(g.columns[0]);
+  const dtx = distinctIndex(g.columns[1]);
+  const dT = distinctIndex(g.columns[2]);
+  return {
+    x: g.columns[0],
+    w: g.weight,
+    xi: dx.index,
+    xValues: dx.values,
+    Ti: dT.index,
+    TValues: dT.values,
+    txi: dtx.index,
+    txValues: dtx.values,
+    totalWeight: m,
+    invalid: stride === 1 ? n - m : 0,
+  };
 }
 
 /**
@@ -99,6 +117,21 @@ function logLikCompressed(p: BgNbdParams, c: Compressed, grad: Float64Array | nu
     c2[k] = lgamma(b + xv) - lgb + betaTail;
     c3[k] = xv > 0 ? lna + lgamma(b + xv - 1) - lgb + betaTail : -Infinity;
   }
+  // ln(α+T), ln(α+t_x) and their reciprocals per distinct value: T and t_x live on a day grid.
+  const nT = c.TValues.length;
+  const lnT = new Float64Array(nT);
+  const invT = new Float64Array(nT);
+  for (let k = 0; k < nT; k++) {
+    lnT[k] = Math.log(alpha + c.TValues[k]);
+    invT[k] = 1 / (alpha + c.TValues[k]);
+  }
+  const nTx = c.txValues.length;
+  const lnTx = new Float64Array(nTx);
+  const invTx = new Float64Array(nTx);
+  for (let k = 0; k < nTx; k++) {
+    lnTx[k] = Math.log(alpha + c.txValues[k]);
+    invTx[k] = 1 / (alpha + c.txValues[k]);
+  }
   // Per distinct x: Σw, Σw·s2, Σw·s3 (s = posterior weights of the two terms) for the gradient.
   const W = grad ? new Float64Array(K) : null;
   const W2 = grad ? new Float64Array(K) : null;
@@ -112,23 +145,22 @@ function logLikCompressed(p: BgNbdParams, c: Compressed, grad: Float64Array | nu
     const x = c.x[i];
     const w = c.w[i];
     const rx = r + x;
-    const aT = alpha + c.T[i];
-    const lT = Math.log(aT);
+    const ti = c.Ti[i];
+    const lT = lnT[ti];
     const A2 = c2[k] - rx * lT;
     if (x > 0) {
-      const atx = alpha + c.tx[i];
-      const ltx = Math.log(atx);
+      const tj = c.txi[i];
+      const ltx = lnTx[tj];
       const A3 = c3[k] - rx * ltx;
-      const m = A2 > A3 ? A2 : A3;
-      const e2 = Math.exp(A2 - m);
-      const e3 = Math.exp(A3 - m);
-      const sum = e2 + e3;
-      ll += w * (c1[k] + m + Math.log(sum));
+      // log(e^A2 + e^A3) = max + log1p(e^-(|A2 - A3|))
+      const diff = A3 - A2;
+      const e = Math.exp(-Math.abs(diff));
+      const s3 = diff > 0 ? 1 / (1 + e) : e / (1 + e);
+      ll += w * (c1[k] + (diff > 0 ? A3 : A2) + Math.log1p(e));
       if (grad) {
-        const s2 = e2 / sum;
-        const s3 = e3 / sum;
+        const s2 = 1 - s3;
         dr -= w * (s2 * lT + s3 * ltx);
-        dAlpha -= w * rx * (s2 / aT + s3 / atx);
+        dAlpha -= w * rx * (s2 * invT[ti] + s3 * invTx[tj]);
         W![k] += w;
         W2![k] += w * s2;
         W3![k] += w * s3;
@@ -137,7 +169,7 @@ function logLikCompressed(p: BgNbdParams, c: Compressed, grad: Float64Array | nu
       ll += w * (c1[k] + A2);
       if (grad) {
         dr -= w * lT;
-        dAlpha -= w * rx / aT;
+        dAlpha -= w * rx * invT[ti];
         W![k] += w;
         W2![k] += w;
       }
@@ -180,11 +212,35 @@ const LOG_BOUND = 15;
 
 const toParams = (u: ArrayLike<number>): BgNbdParams => ({ r: Math.exp(u[0]), alpha: Math.exp(u[1]), a: Math.exp(u[2]), b: Math.exp(u[3]) });
 
+/** Above this many distinct triples the fit is warm-started on about WARM_START_CUSTOMERS customers. */
+const WARM_START_TRIPLES = 20_000;
+const WARM_START_CUSTOMERS = 30_000;
+
+/** Mean negative log-likelihood in log-parameters u = ln θ, gradient by the chain rule ∂/∂u = θ ∂/∂θ. */
+function makeObjective(c: Compressed): Objective {
+  const scale = 1 / c.totalWeight;
+  const gNat = new Float64Array(4);
+  return (u, g) => {
+    for (let i = 0; i < 4; i++) if (!(Math.abs(u[i]) < LOG_WALL)) return Infinity;
+    const p = toParams(u);
+    const ll = logLikCompressed(p, c, g ? gNat : null);
+    if (!Number.isFinite(ll)) return Infinity;
+    if (g) {
+      g[0] = -gNat[0] * p.r * scale;
+      g[1] = -gNat[1] * p.alpha * scale;
+      g[2] = -gNat[2] * p.a * scale;
+      g[3] = -gNat[3] * p.b * scale;
+    }
+    return -ll * scale;
+  };
+}
+
 /** Maximum-likelihood fit of (r, α, a, b), in log-parameter space, on weighted distinct triples. */
 export function fitBgNbd(x: Float64Array, tx: Float64Array, T: Float64Array): BgNbdFit {
   if (x.length !== tx.length || x.length !== T.length) throw new RangeError('fitBgNbd: x, tx and T must have the same length');
   const c = compress(x, tx, T);
   const base = { customers: c.totalWeight, invalidRows: c.invalid, uniqueTriples: c.x.length };
+  const { x: cx, w: cw } = c;
   const fail = (reason: string, extra: Partial<BgNbdFit> = {}): BgNbdFit => ({
     params: null,
     logLikelihood: null,
@@ -200,34 +256,39 @@ export function fitBgNbd(x: Float64Array, tx: Float64Array, T: Float64Array): Bg
   if (c.totalWeight === 0) return fail('no customers with a valid summary (frequency, recency, T)');
   let repeat = 0;
   let sumT = 0;
-  for (let i = 0; i < c.x.length; i++) {
-    repeat += c.w[i] * c.x[i];
-    sumT += c.w[i] * c.T[i];
+  for (let i = 0; i < cx.length; i++) {
+    repeat += cw[i] * cx[i];
+    sumT += cw[i] * c.TValues[c.Ti[i]];
   }
   if (repeat === 0) return fail('no repeat purchases in the calibration period: BG/NBD parameters are not identifiable');
   if (sumT === 0) return fail('every customer has T = 0 (first purchase on the calibration end): nothing to fit');
 
   const scale = 1 / c.totalWeight; // objective = mean negative log-likelihood: O(1) gradients
-  const gNat = new Float64Array(4);
-  const objective = (u: Float64Array, g: Float64Array | null): number => {
-    for (let i = 0; i < 4; i++) if (!(Math.abs(u[i]) < LOG_WALL)) return Infinity;
-    const p = toParams(u);
-    const ll = logLikCompressed(p, c, g ? gNat : null);
-    if (!Number.isFinite(ll)) return Infinity;
-    if (g) {
-      g[0] = -gNat[0] * p.r * scale;
-      g[1] = -gNat[1] * p.alpha * scale;
-      g[2] = -gNat[2] * p.a * scale;
-      g[3] = -gNat[3] * p.b * scale;
-    }
-    return -ll * scale;
-  };
+  const objective = makeObjective(c);
   const meanT = sumT / c.totalWeight;
-  const starts = [
+  let starts: number[][] = [
     [0, 0, 0, 0],
     [Math.log(0.5), Math.log(Math.max(0.1, meanT / 4)), Math.log(0.8), Math.log(2.5)],
   ];
-  const res = minimizeWithRestarts(objective, starts, { gradTol: 1e-9, maxIterations: 1000 });
+  let initialInverseHessian: Float64Array | undefined;
+  let warmIterations = 0;
+  if (c.x.length > WARM_START_TRIPLES) {
+    // Large data: locate the optimum and its curvature on a systematic subsample (the mean
+    // log-likelihood has the same Hessian in expectation), then polish on all rows, where BFGS
+    // started from that curvature needs only a few full-data evaluations.
+    const sub = compress(x, tx, T, Math.ceil(c.totalWeight / WARM_START_CUSTOMERS));
+    const subObjective = makeObjective(sub);
+    const warm = minimizeWithRestarts(subObjective, starts, { gradTol: 1e-7, maxIterations: 1000 });
+    warmIterations = warm.iterations;
+    if (Number.isFinite(warm.f) && warm.x.every((u) => Math.abs(u) < LOG_BOUND)) {
+      starts = [Array.from(warm.x), ...starts];
+      const inv = invertSpd(hessianFromGradient(subObjective, warm.x, 1e-4), 4);
+      if (inv) initialInverseHessian = inv;
+    }
+  }
+  const res0 = minimizeWithRestarts(objective, starts.slice(0, initialInverseHessian ? 1 : starts.length), { gradTol: 1e-9, maxIterations: 1000, initialInverseHessian });
+  const res = res0.converged || !initialInverseHessian ? res0 : minimizeWithRestarts(objective, starts, { gradTol: 1e-9, maxIterations: 1000 });
+  res.iterations += warmIterations + (res === res0 ? 0 : res0.iterations);
   if (!Number.isFinite(res.f)) return fail(`optimiser found no finite likelihood (${res.message})`, { iterations: res.iterations });
   const params = toParams(res.x);
   const logLikelihood = -res.f / scale;

@@ -19,6 +19,8 @@ export interface MinimizeOptions {
   gradTol?: number;
   /** ... or when the relative decrease of f over an iteration falls below fTol (with a small step). */
   fTol?: number;
+  /** Start BFGS from this inverse Hessian (n×n row-major), e.g. from a fit on a subsample. */
+  initialInverseHessian?: Float64Array;
 }
 
 export interface MinimizeResult {
@@ -56,7 +58,8 @@ export function bfgs(fn: Objective, x0: ArrayLike<number>, opts: MinimizeOptions
     H.fill(0);
     for (let i = 0; i < n; i++) H[i * n + i] = scale;
   };
-  resetH(1 / Math.max(1, maxAbs(g)));
+  if (opts.initialInverseHessian && opts.initialInverseHessian.length === n * n) H.set(opts.initialInverseHessian);
+  else resetH(1 / Math.max(1, maxAbs(g)));
   const d = new Float64Array(n);
   const xNew = new Float64Array(n);
   const gNew = new Float64Array(n);

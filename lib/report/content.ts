@@ -77,8 +77,8 @@ export interface WarningView {
 function changeText(f: Formatters, a: AlertRow): string {
   const kind = metricInfo(a.metric).kind;
   const rel = a.relative_change !== null && Number.isFinite(a.relative_change) ? f.pct(a.relative_change, 1) : null;
-  if (kind === 'rate') return `${f.pts(a.change)}${rel ? ` (${rel.startsWith('-') ? '' : '+'}${rel})` : ''}`;
-  if (kind === 'percent') return `${f.pts(a.change / 100)}${rel ? ` (${rel.startsWith('-') ? '' : '+'}${rel})` : ''}`;
+  if (kind === 'rate') return `${f.pts(a.change)}${rel ? `, ${rel.startsWith('-') ? '' : '+'}${rel}` : ''}`;
+  if (kind === 'percent') return `${f.pts(a.change / 100)}${rel ? `, ${rel.startsWith('-') ? '' : '+'}${rel}` : ''}`;
   return rel ? `${rel.startsWith('-') ? '' : '+'}${rel}` : formatMetric(f, a.metric, a.change);
 }
 
@@ -187,6 +187,8 @@ export interface LongTail {
   earlier: { period: string; share: number; name: string } | null;
   sentence: string;
   trendSentence: string;
+  /** One sentence for the summary: size, share and its trend. */
+  summarySentence: string;
 }
 
 export function longTail(input: ReportInput, f: Formatters): LongTail {
@@ -201,7 +203,8 @@ export function longTail(input: ReportInput, f: Formatters): LongTail {
     .filter((p) => p.tier === tier && p.segment === 'all' && !p.partial && p.revenue_share !== null)
     .sort((a, b) => a.period_start.localeCompare(b.period_start));
   const last = complete[complete.length - 1];
-  const { lag, lagName } = PERIOD_WINDOW[input.cohortPeriod];
+  const period = input.cohortPeriod;
+  const { lag, lagName } = PERIOD_WINDOW[period];
   let earlier: LongTail['earlier'] = null;
   if (last) {
     const lagged = complete.length > lag ? complete[complete.length - 1 - lag] : null;
@@ -225,6 +228,17 @@ export function longTail(input: ReportInput, f: Formatters): LongTail {
   if (prev !== null && seg?.revenue_share !== null && seg?.revenue_share !== undefined) {
     trendSentence += ` Previous run (${seg.prev_run_date ?? 'earlier'}): ${f.pct(prev)} of revenue.`;
   }
+  let summarySentence = seg
+    ? `${capitalize(tier)} customers are ${f.pct(customerShare)} of customers and bring ${f.pct(seg.revenue_share)} of revenue`
+    : `No summary for ${tier} customers in this run`;
+  if (latest && earlier) {
+    const d = latest.share - earlier.share;
+    summarySentence +=
+      Math.abs(d) < 0.0005
+        ? `; their monthly share is steady at ${f.pct(latest.share)}.`
+        : `; their share of revenue went from ${f.pct(earlier.share)} in ${earlier.period} to ${f.pct(latest.share)} in ${latest.period}.`;
+  } else summarySentence += '.';
+  summarySentence = summarySentence.replace('monthly share', `${period === 'month' ? 'monthly' : period === 'week' ? 'weekly' : 'quarterly'} share`);
   return {
     tier,
     customers: seg?.customers ?? null,
@@ -237,6 +251,7 @@ export function longTail(input: ReportInput, f: Formatters): LongTail {
     earlier,
     sentence: sentence.charAt(0).toUpperCase() + sentence.slice(1),
     trendSentence: trendSentence.trim(),
+    summarySentence,
   };
 }
 
@@ -404,9 +419,8 @@ export function buildContent(input: ReportInput): ReportContent {
     summary.push(
       `${ranked.length} value-loss warning${ranked.length === 1 ? '' : 's'} this run; together about ${f.money(total)} a year at risk if ${ranked.length === 1 ? 'it persists' : 'they persist'}.`,
     );
-    summary.push(`The largest: ${w.who}, ${w.metricLabel} ${w.from} now ${w.to} (${w.moneyPerYear} a year).`);
   }
-  summary.push([lt.sentence, lt.trendSentence].filter(Boolean).join(' '));
+  summary.push(lt.summarySentence);
 
   const prefix = input.company ? `${input.company} ` : '';
   const more = ranked.length > 1 ? ` (+${ranked.length - 1} more)` : '';

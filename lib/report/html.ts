@@ -73,7 +73,7 @@ function heatmapTable(h: Heatmap, periodWord: string, int: (v: number) => string
   }
   const th = `${FONT}font-size:11px;color:#374151;font-weight:bold;padding:3px 2px;text-align:center;border-bottom:1px solid #9ca3af;`;
   const head =
-    `<tr><th style="${th}text-align:left;">Cohort</th><th style="${th}text-align:right;">Cust.</th>` +
+    `<tr><th style="${th}text-align:left;">Cohort</th><th style="${th}text-align:right;">Size</th>` +
     h.ages.map((k) => `<th style="${th}">${k}</th>`).join('') +
     `</tr>`;
   const body = h.rows
@@ -82,7 +82,8 @@ function heatmapTable(h: Heatmap, periodWord: string, int: (v: number) => string
         .map((c) => {
           if (!c || c.retention === null) return `<td style="${FONT}font-size:11px;color:#9ca3af;text-align:center;padding:3px 1px;">&ndash;</td>`;
           const { bg, fg } = heatColor(c.retention, h.max);
-          const label = `${Math.round(c.retention * 100)}%${c.partial ? '*' : ''}`;
+          // numbers only (the header says %): keeps 11 age columns inside a 390 px phone screen
+          const label = `${Math.round(c.retention * 100)}${c.partial ? '*' : ''}`;
           const partialCss = c.partial ? 'font-style:italic;outline:1px dashed #374151;outline-offset:-2px;' : '';
           return `<td style="${FONT}font-size:11px;text-align:center;padding:3px 1px;background:${bg};color:${fg};${partialCss}">${label}</td>`;
         })
@@ -95,11 +96,11 @@ function heatmapTable(h: Heatmap, periodWord: string, int: (v: number) => string
     .join('');
   const legend =
     `<p style="${MUTED}margin:6px 0 14px;">Cells: share of each cohort of ${esc(h.tier)} customers (rows, by first-purchase ${esc(periodWord)}) ` +
-    `buying again at each age (columns, ${esc(periodWord)}s after the first purchase). Darker blue = higher retention (scale 0% to ${Math.round(h.max * 100)}%).` +
+    `buying again at each age (columns, ${esc(periodWord)}s after the first purchase), in %. Size: customers in the cohort. Darker blue = higher retention (scale 0 to ${Math.round(h.max * 100)}%).` +
     (h.anyPartial ? ' <i>*</i> = period still in progress: shown, not compared.' : '') +
     `</p>`;
   return (
-    `<div style="${FONT}font-size:15px;font-weight:bold;color:#111827;margin:4px 0 6px;">Retention of ${esc(h.tier)} customers by cohort</div>` +
+    `<div style="${FONT}font-size:15px;font-weight:bold;color:#111827;margin:4px 0 6px;">Retention of ${esc(h.tier)} customers by cohort (% buying, by age in ${esc(periodWord)}s)</div>` +
     `<table role="presentation" cellpadding="0" cellspacing="1" border="0" style="border-collapse:separate;width:100%;">${head}${body}</table>` +
     legend
   );

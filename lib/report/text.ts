@@ -32,7 +32,7 @@ function heatmapText(h: Heatmap, int: (v: number) => string): string[] {
   const rows = h.rows.map((r) => [
     r.cohort,
     int(r.customers),
-    ...r.cells.map((c) => (!c || c.retention === null ? '-' : `${Math.round(c.retention * 100)}%${c.partial ? '*' : ''}`)),
+    ...r.cells.map((c) => (!c || c.retention === null ? '-' : `${Math.round(c.retention * 100)}${c.partial ? '*' : ''}`)),
   ]);
   const widths = header.map((hd, i) => Math.max(hd.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i], i > 0)).join(' ');
@@ -84,7 +84,7 @@ export function renderText(
   L.push('');
   L.push(...curveTable(`Lifetime value by age (cumulative revenue per customer, ${input.currency}):`, curves.ltv, (v) => f.money(v), ageWord));
   L.push('');
-  L.push(`Retention of ${heat.tier} customers by cohort (rows: cohorts; columns: ${c.periodWord}s since first purchase; * = in progress, not compared):`);
+  L.push(`Retention of ${heat.tier} customers by cohort, % buying (rows: cohorts; columns: ${c.periodWord}s since first purchase; * = in progress, not compared):`);
   L.push(...heatmapText(heat, f.int));
   if (c.mix.length > 0) {
     L.push('');

@@ -278,19 +278,25 @@ function splitLines(rng: Rng, total: number): number[] {
   const u = rng.next();
   const k = total < 1000 ? 1 : u < 0.72 ? 1 : u < 0.92 ? 2 : 3;
   if (k === 1) return [total];
-  const w = Array.from({ length: k }, () => rng.uniform(0.2, 1));
-  const ws = w.reduce((a, b) => a + b, 0);
-  const v = w.map((x) => Math.max(1, Math.floor((x / ws) * total)));
-  v[k - 1] = total - v.slice(0, k - 1).reduce((a, b) => a + b, 0);
-  // Lines of one order must differ, or two rows would be exact duplicates of each other.
-  for (let guard = 0; guard < 10 && new Set(v).size < k; guard++) {
-    for (let i = 1; i < k; i++)
-      if (v.indexOf(v[i]) !== i) {
-        v[i] += 1;
-        v[0] -= 1;
-      }
+  const w0 = rng.uniform(0.2, 1);
+  const w1 = rng.uniform(0.2, 1);
+  const w2 = k === 3 ? rng.uniform(0.2, 1) : 0;
+  const ws = w0 + w1 + w2;
+  // Lines of one order must differ, or two rows would be exact duplicates of each other (orders
+  // here are >= 10.00, so the nudges below never make a line non-positive).
+  const a = Math.max(1, Math.floor((w0 / ws) * total));
+  if (k === 2) {
+    const b = total - a;
+    return a === b ? [a + 1, b - 1] : [a, b];
   }
-  return v;
+  let b = Math.max(1, Math.floor((w1 / ws) * total));
+  let c = total - a - b;
+  // b - a grows and c - a, c - b shrink by each step, so each equality is met at most once.
+  for (let g = 0; g < 4 && (a === b || a === c || b === c); g++) {
+    b += 1;
+    c -= 1;
+  }
+  return [a, b, c];
 }
 
 /**
@@ -377,11 +383,17 @@ export function* generateShop(opts: ShopOptions = {}): Generator<ShopRow, ShopTr
   let next = 0;
   let orderSeq = 0;
   let refundSeq = 0;
-  const monthOf = (day: number): number => {
-    let m = 0;
-    while (m + 1 < months && monthStart[m + 1] <= day) m++;
-    return m;
-  };
+  // Day -> month index and day -> "YYYY-MM-DD", tabulated once (formatting dates was a third of the time).
+  const day0 = monthStart[0];
+  const nDays = endDay + 1 - day0;
+  const monthIdx = new Int16Array(nDays);
+  const dayStr: string[] = new Array(nDays);
+  for (let d = 0, m = 0; d < nDays; d++) {
+    while (m + 1 < months && monthStart[m + 1] <= d + day0) m++;
+    monthIdx[d] = m;
+    dayStr[d] = isoDay(d + day0);
+  }
+  const monthOf = (day: number): number => monthIdx[day - day0];
 
   for (let m = 0; m < months; m++) {
     const evs: Ev[] = carry.get(m) ?? [];
@@ -467,7 +479,7 @@ export function* generateShop(opts: ShopOptions = {}): Generator<ShopRow, ShopTr
       const tt = truth.byTier[TIER_NAMES[t]];
       const customer_id = 'C' + String(e.c + 1).padStart(idWidth, '0');
       const order_id = e.refund ? 'R' + String(++refundSeq).padStart(7, '0') : 'O' + String(++orderSeq).padStart(8, '0');
-      const order_date = isoDay(e.day);
+      const order_date = dayStr[e.day - day0];
       const share = margin[e.c] * CHANNEL_MARGIN[e.ch];
       if (e.refund) truth.refundRows++;
       else {

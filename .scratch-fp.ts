@@ -10,3 +10,9 @@ for (let rep = 0; rep < 3; rep++) {
   for (let i = 0; i < 2e6; i++) { fp.reset(); fp.str(oids[i]); set.add(fp.hi, fp.lo); }
   c1 = process.cpuUsage(c0); console.log('hash+set', (c1.user / 1e6).toFixed(2), set.size);
 }
+for (const cap of [1 << 22, 1 << 23]) {
+  const fp = new Fingerprint(); const set = new FingerprintSet(cap);
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < 2e6; i++) { fp.reset(); fp.str(oids[i]); set.add(fp.hi, fp.lo); }
+  const c1 = process.cpuUsage(c0); console.log('presized', cap, (c1.user / 1e6).toFixed(2));
+}

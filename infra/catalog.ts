@@ -91,6 +91,8 @@ export class Catalog extends Construct {
       dataFormat: glue.DataFormat.PARQUET,
       storage: glue.S3TableStorage.fromBucket(outputsBucket),
       s3Prefix: prefix,
+      // SSE-S3 is transparent to readers; "true" would mean client-side encryption (CSE-KMS) to Athena.
+      hasEncryptedData: false,
       partitionProjection: {
         [PARTITION_COLUMN]: glue.PartitionProjectionConfiguration.date({
           min: PROJECTION_MIN_DATE,
@@ -128,6 +130,7 @@ export class Catalog extends Construct {
       dataFormat,
       storage: glue.S3TableStorage.fromBucket(exportBucket),
       s3Prefix: settings.exportPrefix,
+      hasEncryptedData: false,
       parameters: spec.tableParameters,
     });
     if (Object.keys(spec.serdeParameters).length > 0)

@@ -72,7 +72,7 @@ describe('S3Storage on s3rver', () => {
     const s = new S3Storage(emu.s3(), `s3://${bucket}/p/`);
     const keys = Array.from({ length: 1001 }, (_, i) => `k/${String(i).padStart(5, '0')}`);
     // All at once: the client's concurrency cap must keep queued requests from timing out.
-    await Promise.all(keys.map((k) => s.put(k, '')));
+    await Promise.all(keys.map((k) => s.put(k, k)));
     const listed = await s.list('k/');
     expect(listed).toHaveLength(1001);
     expect(listed).toEqual(keys);
@@ -156,17 +156,38 @@ describe('listS3Inputs', () => {
 });
 
 describe('faults and retries', () => {
-  it('5xx and throttling are retried (maxAttempts), then fail with a clear error', async () => {
+  it('5xx is retried up to maxAttempts (default 4), then fails with a clear error', async () => {
     const srv = await fakeServer((_req, res) => {
-      res.writeHead(503, { 'content-type': 'application/xml' });
-      res.end('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      res.writeHead(500, { 'content-type': 'application/xml' });
+      res.end('<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>');
     });
     try {
-      const s = storageFor('s3://bucket-x/out/', srv.env) as S3Storage; // default retry config
+      const s = storageFor('s3://bucket-x/out/', srv.env); // the product's default retry config
       const err = (await s.put('k', 'v').catch((e: unknown) => e)) as S3AccessError;
       expect(err).toBeInstanceOf(S3AccessError);
-      expect(srv.requests()).toBe(4); // default maxAttempts
-      expect(err.message).toMatch(/^S3 PutObject s3:\/\/bucket-x\/out\/k failed: SlowDown: Please reduce your request rate\. \(HTTP 503, 4 attempts\)$/);
+      expect(srv.requests()).toBe(4);
+      expect(err.message).toBe(
+        'S3 PutObject s3://bucket-x/out/k failed: InternalError: We encountered an internal error. Please try again. (HTTP 500, 4 attempts)',
+      );
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('throttling (503 SlowDown) is retried, and succeeds once the server recovers', async () => {
+    let n = 0;
+    const srv = await fakeServer((_req, res) => {
+      if (++n === 1) {
+        res.writeHead(503, { 'content-type': 'application/xml' });
+        res.end('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      } else {
+        res.writeHead(200, { etag: '"x"' });
+        res.end();
+      }
+    });
+    try {
+      await storageFor('s3://bucket-x/out/', srv.env).put('k', 'v');
+      expect(srv.requests()).toBe(2);
     } finally {
       await srv.close();
     }
@@ -227,6 +248,9 @@ describe('faults and retries', () => {
     expect(down).toBeInstanceOf(S3AccessError);
     expect(down.message).toMatch(/ECONNREFUSED/);
     expect(down.attempts).toBe(2);
+    await expect(new S3Storage(client, `s3://${bucket}/`).put('new.txt', 'x')).rejects.toThrow(
+      new RegExp(`^S3 PutObject s3://${bucket}/new\\.txt failed: .*ECONNREFUSED.*\\(2 attempts\\)$`),
+    );
 
     await emu.current.startS3Again();
     expect((await readAll(input.open())).length).toBe(size);

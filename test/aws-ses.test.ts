@@ -28,7 +28,7 @@ describe('sendRawEmail through the SES v2 API (aws-ses-v2-local)', () => {
     expect(emails).toHaveLength(1);
     const [got] = emails;
     expect(got.messageId).toBe(messageId);
-    expect(got.from).toBe('tailwatch <reports@example.com>');
+    expect(got.from).toBe('"tailwatch" <reports@example.com>');
     expect(got.destination.to).toEqual(['ceo@example.com, cfo@example.com']); // the emulator joins the To header's addresses
     expect(got.subject).toBe('Small customers: 12-month retention fell 4.1 points');
     expect(got.body.text?.trim()).toBe('Retention of the small tier fell from 31.0% to 26.9%.');

@@ -75,7 +75,20 @@ export function periodWords(start: string, unit: PeriodUnit): string {
 }
 
 /** First day of the period `n` periods after the one starting at `start` (UTC calendar arithmetic). */
+const addCache = new Map<string, string>();
+
 export function addPeriods(start: string, n: number, unit: PeriodUnit): string {
+  const key = `${start}|${n}|${unit}`;
+  let out = addCache.get(key);
+  if (out === undefined) {
+    out = computeAddPeriods(start, n, unit);
+    if (addCache.size > 100_000) addCache.clear();
+    addCache.set(key, out);
+  }
+  return out;
+}
+
+function computeAddPeriods(start: string, n: number, unit: PeriodUnit): string {
   const [y, m, d] = start.split('-').map(Number);
   const date =
     unit === 'week' ? new Date(Date.UTC(y, m - 1, d + 7 * n)) : new Date(Date.UTC(y, m - 1 + (unit === 'quarter' ? 3 * n : n), d));

@@ -8,7 +8,7 @@
  */
 import { distinctIndex } from './compress.js';
 import { digamma, lgamma } from './special.js';
-import { hessianFromGradient, invertSpd, minimizeWithRestarts } from './optimize.js';
+import { hessianFromGradient, invertSpd, minimizeWithRestarts, type Objective } from './optimize.js';
 import type { FitStatus } from './bgnbd.js';
 
 export interface GammaGammaParams {
@@ -46,15 +46,21 @@ interface Prepared {
   logX: Float64Array;
 }
 
-function prepare(x: Float64Array, zbar: Float64Array): Prepared {
+function prepare(x: Float64Array, zbar: Float64Array, stride = 1): Prepared {
   let m = 0;
-  for (let i = 0; i < x.length; i++) if (isRepeatBuyer(x[i], zbar[i])) m++;
+  let seen = 0;
+  const take = new Uint8Array(x.length);
+  for (let i = 0; i < x.length; i++)
+    if (isRepeatBuyer(x[i], zbar[i]) && seen++ % stride === 0) {
+      take[i] = 1;
+      m++;
+    }
   const px = new Float64Array(m);
   const pz = new Float64Array(m);
   const lz = new Float64Array(m);
   let j = 0;
   for (let i = 0; i < x.length; i++)
-    if (isRepeatBuyer(x[i], zbar[i])) {
+    if (take[i]) {
       px[j] = x[i];
       pz[j] = zbar[i];
       lz[j] = Math.log(zbar[i]);
@@ -121,6 +127,26 @@ export function gammaGammaLogLikelihood(par: GammaGammaParams, x: Float64Array, 
 
 const LOG_WALL = 25;
 const LOG_BOUND = 15;
+/** Above twice this many repeat buyers the fit is warm-started on about this many. */
+const WARM_START_CUSTOMERS = 30_000;
+
+/** Mean negative log-likelihood in log-parameters u = ln(p, q, γ). */
+function makeObjective(d: Prepared): Objective {
+  const scale = 1 / d.x.length;
+  const gNat = new Float64Array(3);
+  return (u, g) => {
+    for (let i = 0; i < 3; i++) if (!(Math.abs(u[i]) < LOG_WALL)) return Infinity;
+    const par = { p: Math.exp(u[0]), q: Math.exp(u[1]), v: Math.exp(u[2]) };
+    const ll = logLik(par, d, g ? gNat : null);
+    if (!Number.isFinite(ll)) return Infinity;
+    if (g) {
+      g[0] = -gNat[0] * par.p * scale;
+      g[1] = -gNat[1] * par.q * scale;
+      g[2] = -gNat[2] * par.v * scale;
+    }
+    return -ll * scale;
+  };
+}
 
 /** Maximum-likelihood fit of (p, q, v) in log-parameter space. */
 export function fitGammaGamma(x: Float64Array, zbar: Float64Array): GammaGammaFit {
@@ -153,25 +179,29 @@ export function fitGammaGamma(x: Float64Array, zbar: Float64Array): GammaGammaFi
   if (zMax === zMin) return fail('every repeat buyer has the same mean spend: the spread across customers is not identifiable');
 
   const scale = 1 / d.x.length;
-  const gNat = new Float64Array(3);
-  const objective = (u: Float64Array, g: Float64Array | null): number => {
-    for (let i = 0; i < 3; i++) if (!(Math.abs(u[i]) < LOG_WALL)) return Infinity;
-    const par = { p: Math.exp(u[0]), q: Math.exp(u[1]), v: Math.exp(u[2]) };
-    const ll = logLik(par, d, g ? gNat : null);
-    if (!Number.isFinite(ll)) return Infinity;
-    if (g) {
-      g[0] = -gNat[0] * par.p * scale;
-      g[1] = -gNat[1] * par.q * scale;
-      g[2] = -gNat[2] * par.v * scale;
-    }
-    return -ll * scale;
-  };
+  const objective = makeObjective(d);
   // Starts: unit shapes with γ matching the mean spend (E[zbar] = pγ/(q-1)), and a tighter one.
-  const starts = [
+  let starts: number[][] = [
     [0, Math.log(2), Math.log(zMean)],
     [Math.log(5), Math.log(4), Math.log(zMean * 3 / 5)],
   ];
-  const res = minimizeWithRestarts(objective, starts, { gradTol: 1e-9, maxIterations: 1000 });
+  let initialInverseHessian: Float64Array | undefined;
+  let warmIterations = 0;
+  if (d.x.length > WARM_START_CUSTOMERS * 2) {
+    // Large data: optimum and curvature from a systematic subsample, then a short polish on all rows.
+    const sub = prepare(x, zbar, Math.ceil(d.x.length / WARM_START_CUSTOMERS));
+    const subObjective = makeObjective(sub);
+    const warm = minimizeWithRestarts(subObjective, starts, { gradTol: 1e-7, maxIterations: 1000 });
+    warmIterations = warm.iterations;
+    if (Number.isFinite(warm.f) && warm.x.every((u) => Math.abs(u) < LOG_BOUND)) {
+      starts = [Array.from(warm.x), ...starts];
+      const inv = invertSpd(hessianFromGradient(subObjective, warm.x, 1e-4), 3);
+      if (inv) initialInverseHessian = inv;
+    }
+  }
+  const res0 = minimizeWithRestarts(objective, starts.slice(0, initialInverseHessian ? 1 : starts.length), { gradTol: 1e-9, maxIterations: 1000, initialInverseHessian });
+  const res = res0.converged || !initialInverseHessian ? res0 : minimizeWithRestarts(objective, starts, { gradTol: 1e-9, maxIterations: 1000 });
+  res.iterations += warmIterations + (res === res0 ? 0 : res0.iterations);
   if (!Number.isFinite(res.f)) return fail(`optimiser found no finite likelihood (${res.message})`, { iterations: res.iterations });
   const u = res.x;
   if (u.some((val) => Math.abs(val) > LOG_BOUND)) {

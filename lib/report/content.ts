@@ -130,7 +130,7 @@ export function warningView(f: Formatters, a: AlertRow, period: CohortPeriod, ra
     current: `${to} (${a.current_window})`,
     moneyPerYear: f.money(a.annual_value_at_risk),
     moneyShort: f.moneyShort(a.annual_value_at_risk),
-    meaning: meaning(f, a, period),
+    meaning: capitalize(meaning(f, a, period)),
     sure: `${a.test}: p ${fmtPEq(a.p_value)}, q ${fmtPEq(a.q_value)} after correcting for every test of the run; ${f.int(a.customers)} customers behind it.`,
     message: a.message,
     arithmetic: a.arithmetic,
@@ -351,7 +351,8 @@ export function qualityView(input: ReportInput, f: Formatters): QualityView {
     { label: 'Files read', value: f.int(q.filesRead) },
     { label: 'Rows read', value: f.int(r.read) },
     { label: 'Rows used', value: f.int(r.accepted) },
-    { label: 'Rows rejected', value: `${f.int(r.rejected)} (${f.pct(share, 2)})`, flag: r.rejected > 0 },
+    // flagged from 1%: a handful of bad rows is normal, more deserves a look (the run fails above input.maxRejectShare)
+    { label: 'Rows rejected', value: `${f.int(r.rejected)} (${f.pct(share, 2)})`, flag: share >= 0.01 },
     { label: 'Rows ignored (after the as-of date)', value: f.int(r.ignored) },
     { label: 'Duplicate rows dropped', value: f.int(r.duplicates) },
   ];

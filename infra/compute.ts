@@ -42,20 +42,6 @@ export const ASYNC_MAX_EVENT_AGE = Duration.hours(2);
 const ENV_LIMIT_BYTES = 4096;
 
 /**
- * ESM output still meets CommonJS dependencies that call require() or read __dirname: give
- * them both. __dirname/__filename are mapped by `define` onto private names, so a module that
- * declares its own __dirname cannot clash with the banner.
- */
-const ESM_BANNER = [
-  "import { createRequire as __twCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __twFileURLToPath } from 'node:url';",
-  "import { dirname as __twDirnameOf } from 'node:path';",
-  'const require = __twCreateRequire(import.meta.url);',
-  'const __twFilename = __twFileURLToPath(import.meta.url);',
-  'const __twDirname = __twDirnameOf(__twFilename);',
-].join(' ');
-
-/**
  * The chart renderer (@resvg/resvg-js, lib/report/charts.ts) is a native module: the bundle
  * carries the Linux binary installed here (esbuild copies the .node file), so the function's
  * architecture follows it: arm64 when its binary is installed (cheaper per GB-second), else
@@ -156,11 +142,14 @@ export class Compute extends Construct {
       maxEventAge: ASYNC_MAX_EVENT_AGE,
       bundling: {
         forceDockerBundling: false,
-        format: OutputFormat.ESM,
+        // CommonJS without a file-wide "use strict": parquetjs-lite's generated Thrift code assigns
+        // undeclared globals, which throws in an ES module (always strict) or under alwaysStrict
+        // (see infra/tsconfig.bundle.json). import.meta is empty in this format; the code that
+        // reads it (lib/report/charts.ts) falls back to LAMBDA_TASK_ROOT.
+        format: OutputFormat.CJS,
+        tsconfig: join(REPO_ROOT, 'infra', 'tsconfig.bundle.json'),
         target: 'node22',
         mainFields: ['module', 'main'],
-        banner: ESM_BANNER,
-        define: { __dirname: '__twDirname', __filename: '__twFilename' },
         // Native addons (resvg) are copied beside the bundle and required from there.
         loader: { '.node': 'copy' },
         // The Node.js 22 runtime provides the AWS SDK v3.

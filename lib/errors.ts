@@ -15,7 +15,17 @@ export class RunFailedError extends Error {
   }
 }
 
-const USER_ERRORS = new Set(['ConfigError', 'IngestError', 'RunFailedError', 'InputNotFoundError', 'UsageError']);
+const USER_ERRORS = new Set([
+  'ConfigError',
+  'IngestError',
+  'RunFailedError',
+  'InputNotFoundError',
+  'UsageError',
+  'InvalidS3UriError',
+  'S3AccessError',
+  'EmailRejectedError',
+  'SesSendError',
+]);
 
 /** True for errors whose message is the whole story (no stack trace for the user). */
 export function isUserError(e: unknown): e is Error {

@@ -39,6 +39,8 @@ export const manifestSchema = z.object({
   warnings: z.array(z.string()),
   timingsMs: z.record(z.number()),
   peakRssMb: z.number().optional(),
+  /** Peak RSS of the process (MB) at the end of each stage. */
+  stagePeakRssMb: z.record(z.number()).optional(),
   outputs: z.array(z.object({ key: z.string(), bytes: count, rows: count.optional() })),
   config: z.unknown(),
   email: z

@@ -76,10 +76,12 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const startedAt = now();
   const runId = `${startedAt.toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
   const timings: Record<string, number> = {};
+  const stagePeakRss: Record<string, number> = {};
   let t0 = performance.now();
   const lap = (stage: string) => {
     const t = performance.now();
     timings[stage] = Math.round(t - t0);
+    stagePeakRss[stage] = Math.round(process.resourceUsage().maxRSS / 1024); // peak so far, MB
     t0 = t;
   };
 
@@ -252,6 +254,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     warnings: ing.warnings,
     timingsMs: timings,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    stagePeakRssMb: stagePeakRss,
     outputs: staged.map((f) => ({ key: f.key, bytes: f.bytes, rows: f.rows })),
     config,
     email: { subject: rendered.subject, to: config.report.to, messageId: null, sentAt: null },

@@ -7,6 +7,7 @@ import { detectValueLoss } from '../lib/alerts/index.js';
 import { parseConfig, type ConfigInput } from '../lib/config.js';
 import type { AlertRow, CohortRow, PeriodRow, SegmentRow } from '../lib/types.js';
 import { addPeriods, segmentWords } from '../lib/alerts/format.js';
+import { makeContext, retentionDetector } from '../lib/alerts/detectors.js';
 import { simulate, type SimOptions } from './alerts.fixtures.js';
 
 const cfg = (alerts: ConfigInput['alerts'] = {}) => parseConfig({ alerts });
@@ -26,7 +27,7 @@ function noNaN(rows: object[]) {
 function cohortFixture(o: { tier: string; segment: string; baseRate: number; curRate: number; n: number; value: number; base?: number; cur?: number; start?: string }): CohortRow[] {
   const rows: CohortRow[] = [];
   const nb = o.base ?? 4;
-  const nc = o.cur ?? 2;
+  const nc = o.cur ?? 3;
   for (let i = 0; i < nb + nc; i++) {
     const start = addPeriods(o.start ?? '2023-01-01', i, 'month');
     const x = Math.round((i < nb ? o.baseRate : o.curRate) * o.n);
@@ -36,8 +37,8 @@ function cohortFixture(o: { tier: string; segment: string; baseRate: number; cur
   }
   return rows;
 }
-// 6 cohorts 2023-01..2023-06: age 3 of 2023-06 is 2023-09, complete once 2023-10-01 has begun.
-const AS_OF = '2023-10-05';
+// 7 cohorts 2023-01..2023-07: age 3 of 2023-07 is 2023-10, complete once 2023-11-01 has begun.
+const AS_OF = '2023-11-05';
 
 describe('retention decline', () => {
   it('finds a planted drop in the right tier and region, with severity >= warning', () => {
@@ -88,9 +89,12 @@ describe('retention decline', () => {
 
   it('rows newer than asOf are not compared even when not flagged partial', () => {
     const rows = cohortFixture({ tier: 'small', segment: 'all', baseRate: 0.3, curRate: 0.1, n: 1000, value: 45 });
-    // asOf inside the last cohort's age-3 month: that cohort must be dropped
-    const r = detectValueLoss({ cohorts: rows, periods: [], segments: [], config: cfg(), asOf: '2023-09-15' });
-    expect(r.alerts.every((a) => !a.current_window.includes('2023-06'))).toBe(true);
+    const config = cfg();
+    // asOf inside the last cohort's age-3 month (2023-10): that cohort must be dropped
+    const early = retentionDetector(rows, makeContext(config, '2023-10-15', []));
+    const late = retentionDetector(rows, makeContext(config, '2023-11-01', []));
+    expect(early && 'finding' in early && early.finding.currentWindow).toBe('cohorts 2023-04..2023-06 (3 cohorts) at age 3');
+    expect(late && 'finding' in late && late.finding.currentWindow).toBe('cohorts 2023-05..2023-07 (3 cohorts) at age 3');
   });
 });
 
@@ -101,19 +105,19 @@ describe('money at risk, by hand', () => {
     expect(r.tests).toBe(1);
     expect(r.alerts).toHaveLength(1);
     const a = r.alerts[0];
-    // 2 recent cohorts of 1,000 a month -> 12,000 new customers a year; revenue per retained
+    // 3 recent cohorts of 1,000 a month -> 12,000 new customers a year; revenue per retained
     // customer at age 3 in the baseline = 300 x $45 / 300 = $45.
     expect(a.annual_value_at_risk).toBeCloseTo(0.1 * 12_000 * 45, 6);
     expect(a.arithmetic).toBe('(30% - 20%) x 12,000 new small customers APAC/yr x $45.00 revenue per retained customer at age 3 = $54,000');
     expect(a.message).toBe(
       'Small customers in APAC are coming back less: 3-month retention fell from 30% to 20% for cohorts since May 2023; about $54,000 a year at risk.',
     );
-    expect(a).toMatchObject({ rank: 1, tier: 'small', segment: 'region=APAC', metric: 'retention', severity: 'warning', baseline: 0.3, current: 0.2, customers: 2000 });
+    expect(a).toMatchObject({ rank: 1, tier: 'small', segment: 'region=APAC', metric: 'retention', severity: 'warning', baseline: 0.3, current: 0.2, customers: 3000 });
     expect(a.change).toBeCloseTo(-0.1, 12);
     expect(a.relative_change).toBeCloseTo(-1 / 3, 12);
     expect(a.q_value).toBe(a.p_value); // a family of one
     expect(a.baseline_window).toBe('cohorts 2023-01..2023-04 (4 cohorts) at age 3');
-    expect(a.current_window).toBe('cohorts 2023-05..2023-06 (2 cohorts) at age 3');
+    expect(a.current_window).toBe('cohorts 2023-05..2023-07 (3 cohorts) at age 3');
   });
 
   it('CRR: (95% - 90%) x 1,000 active x 12 = 600 lost/yr x $240/yr = $144,000', () => {

@@ -20,7 +20,7 @@ import {
   type ExportOptions,
   type ShopTruth,
 } from '../scripts/generate/index.js';
-import { SAMPLE_CONFIG } from '../scripts/generate/cli.js';
+import { SAMPLE_CONFIG, SAMPLE_OPTIONS } from '../scripts/generate/cli.js';
 
 interface Row {
   order_id: string;
@@ -336,6 +336,16 @@ describe('sample and bench helpers', () => {
     const mapped = [cols.orderId, cols.customerId, cols.orderDate, cols.amount, cols.margin, ...cols.dimensions, cols.currency];
     expect(new Set(mapped)).toEqual(new Set(CSV_HEADER));
     expect(JSON.parse(readFileSync(new URL('../examples/sample-config.json', import.meta.url), 'utf8'))).toEqual(SAMPLE_CONFIG);
+  });
+
+  it('the committed sample export is exactly what the seeded script makes, with its planted drop and bad rows', () => {
+    const committed = gunzipSync(readFileSync(new URL('../examples/sample-export.csv.gz', import.meta.url))).toString();
+    const res = shopCsv(SAMPLE_OPTIONS);
+    expect(committed).toBe(res.csv);
+    expect(res.truth.affected).toEqual({ tier: 'small', region: 'APAC' });
+    expect(res.bad!.rejects / res.rows).toBeLessThan(0.01 / 10); // far under the default maxRejectShare
+    expect(res.truth.orders).toBeGreaterThan(20_000);
+    expect(readFileSync(new URL('../examples/sample-export.csv.gz', import.meta.url)).length).toBeLessThan(1.5e6);
   });
 
   it('the rate multiplier calibration lands near the asked row count', () => {

@@ -72,12 +72,14 @@ export interface S3ClientOptions {
   maxConcurrency?: number;
 }
 
+/** The same options for the SES client (maxConcurrency applies to S3 only). */
+export type ClientOptions = S3ClientOptions;
+
 type Env = Record<string, string | undefined>;
 
 /** Idle timeout for reading bodies, per client made by makeS3Client (the SDK's requestTimeout stops at the headers). */
 const bodyIdleTimeouts = new WeakMap<S3Client, number>();
 const DEFAULT_TIMEOUT_MS = 30_000;
-
 
 /**
  * Credentials from the given env when both keys are there (so a test or the CLI can pass its own

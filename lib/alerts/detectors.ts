@@ -451,13 +451,17 @@ export function predictedClvDetector(row: SegmentRow, ctx: Context): DetectorRes
           annualValueAtRisk: annual,
           arithmetic: `(${money(row.value_at_risk, config.currency)} - ${money(prevVar, config.currency)}) x 12/${config.model.horizon} months = ${money(annual, config.currency)}`,
           headline:
-            `More ${who(row.tier, row.segment).toLowerCase()} look likely to stop buying: value at risk rose from` +
+            `More ${lowerFirst(who(row.tier, row.segment))} look likely to stop buying: value at risk rose from` +
             ` ${money(prevVar, config.currency)} to ${money(row.value_at_risk, config.currency)} since ${since} (model estimate, not a tested change)`,
         },
       });
     }
   }
   return out;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
 function num(v: unknown): number | null {

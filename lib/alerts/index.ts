@@ -97,7 +97,9 @@ export function detectValueLoss(input: ValueLossInput): ValueLossResult {
 
   const alerts: Omit<AlertRow, 'rank'>[] = [];
   for (const f of findings) {
-    const declined = f.current < f.baseline && f.annualValueAtRisk > 0;
+    // A loss: the metric fell (for value at risk, which counts money about to be lost: rose).
+    const worse = f.metric === 'value_at_risk' ? f.current > f.baseline : f.current < f.baseline;
+    const declined = worse && f.annualValueAtRisk > 0;
     if (!declined) continue;
     const qv = qOf.get(f);
     const significant = qv !== undefined && qv <= config.alerts.fdr;

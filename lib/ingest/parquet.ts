@@ -189,6 +189,13 @@ export async function readParquet(
     } catch (e) {
       throw new IngestError(`${name}: unreadable Parquet file (${(e as Error).message})`);
     }
+    // hyparquet decodes DECIMAL as n * 10^-scale, which is not correctly rounded (4273 * 0.01 =
+    // 42.730000000000004); money must read as the writer wrote it, so recover n and divide instead.
+    const decimalScale = needed.map((c) => {
+      const el = tree.children[c].element;
+      const scale = el.logical_type?.type === 'DECIMAL' ? el.logical_type.scale : el.converted_type === 'DECIMAL' ? (el.scale ?? 0) : 0;
+      return scale > 0 ? 10 ** scale : 0;
+    });
     const vals = builder.vals;
     const nSlots = refs.length;
     for (const range of scan.ranges) {
@@ -201,6 +208,17 @@ export async function readParquet(
         throw new IngestError(
           `${name}: unreadable Parquet data in rows ${range.rowStart + 1}-${range.rowEnd} (${(e as Error).message})`,
         );
+      }
+      for (let k = 0; k < cols.length; k++) {
+        const f = decimalScale[k];
+        if (f === 0) continue;
+        const src = cols[k];
+        const fixed: unknown[] = new Array(src.length);
+        for (let i = 0; i < src.length; i++) {
+          const v = src[i];
+          fixed[i] = typeof v === 'number' ? Math.round(v * f) / f : v;
+        }
+        cols[k] = fixed;
       }
       const n = range.rowEnd - range.rowStart;
       for (let i = 0; i < n; i++) {

@@ -288,7 +288,6 @@ export function fitBgNbd(x: Float64Array, tx: Float64Array, T: Float64Array): Bg
   }
   const res0 = minimizeWithRestarts(objective, starts.slice(0, initialInverseHessian ? 1 : starts.length), { gradTol: 1e-9, maxIterations: 1000, initialInverseHessian });
   const res = res0.converged || !initialInverseHessian ? res0 : minimizeWithRestarts(objective, starts, { gradTol: 1e-9, maxIterations: 1000 });
-  if (process.env.TW_DEBUG) console.error("warm", warmIterations, "res0", res0.iterations, res0.evaluations, res0.converged, res0.message, res0.gradNorm, "res", res.evaluations);
   res.iterations += warmIterations + (res === res0 ? 0 : res0.iterations);
   if (!Number.isFinite(res.f)) return fail(`optimiser found no finite likelihood (${res.message})`, { iterations: res.iterations });
   const params = toParams(res.x);

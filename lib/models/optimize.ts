@@ -85,12 +85,17 @@ export function bfgs(fn: Objective, x0: ArrayLike<number>, opts: MinimizeOptions
       slope = 0;
       for (let i = 0; i < n; i++) slope += d[i] * g[i];
     }
+    // The predicted decrease is below what f can resolve: nothing left to gain (a stricter gradient
+    // test would only chase round-off in a sum over a million customers).
+    if (-slope <= 1e-15 * Math.max(1, Math.abs(f)) && gNorm <= gradTol * 1e3) {
+      return { x, f, gradNorm: gNorm, iterations: it - 1, evaluations: evals, converged: true, message: 'decrease below round-off' };
+    }
     // Cap the step: in log-parameter space a step of 5 is a factor e^5 already.
     const dMax = maxAbs(d);
     let step = dMax > 5 ? 5 / dMax : 1;
     let fNew = Infinity;
     let accepted = false;
-    for (let ls = 0; ls < 60; ls++) {
+    for (let ls = 0; ls < 40; ls++) {
       for (let i = 0; i < n; i++) xNew[i] = x[i] + step * d[i];
       fNew = fn(xNew, gNew);
       evals++;

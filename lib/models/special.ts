@@ -36,13 +36,13 @@ export function lbeta(a: number, b: number): number {
 }
 
 /**
- * Digamma ψ(x) = d/dx lnΓ(x) for x > 0: upward recurrence ψ(x) = ψ(x+1) - 1/x to x ≥ 6, then the
+ * Digamma ψ(x) = d/dx lnΓ(x) for x > 0: upward recurrence ψ(x) = ψ(x+1) - 1/x to x ≥ 10, then the
  * asymptotic (Bernoulli) series (Abramowitz & Stegun 6.3.18). NaN for x ≤ 0 (not needed here).
  */
 export function digamma(x: number): number {
   if (!(x > 0)) return NaN;
   let acc = 0;
-  while (x < 6) {
+  while (x < 10) {
     acc -= 1 / x;
     x += 1;
   }

@@ -131,10 +131,12 @@ export function renderHtml(
   const out: string[] = [];
   const meta = [input.company, `Run ${input.runDate}`, `data to ${input.asOf}`].filter(Boolean).map((s) => esc(s as string)).join(' &middot; ');
 
-  out.push(row(`<div style="${FONT}font-size:12px;color:#6b7280;letter-spacing:0.3px;"><b style="color:#D55E00;">tailwatch</b> &middot; ${meta}</div>`, '14px 16px 4px'));
+  // The headline is the first line of the body (and so the inbox preview); who sent it comes under it.
   out.push(
     row(
-      `<h1 style="${FONT}font-size:21px;line-height:1.3;color:#111827;margin:0;padding:4px 0 8px;font-weight:bold;">${esc(c.headline)}</h1>`,
+      `<h1 style="${FONT}font-size:21px;line-height:1.3;color:#111827;margin:0;padding:0 0 4px;font-weight:bold;">${esc(c.headline)}</h1>` +
+        `<div style="${FONT}font-size:12px;color:#6b7280;letter-spacing:0.3px;padding:0 0 8px;"><b style="color:#b34700;">tailwatch</b> &middot; ${meta}</div>`,
+      '16px 16px 0',
     ),
   );
   out.push(row(c.summary.map((s) => `<p style="${TEXT}margin:0 0 8px;">${esc(s)}</p>`).join('')));
@@ -210,8 +212,6 @@ export function renderHtml(
     `<meta name="color-scheme" content="light only"><meta name="supported-color-schemes" content="light">` +
     `<title>${esc(c.subject)}</title></head>` +
     `<body style="margin:0;padding:0;background:#f3f4f6;">` +
-    // preheader: the line mail clients show next to the subject in the inbox
-    `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all;">${esc(c.summary[0] ?? '')}</div>` +
     `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f3f4f6;border-collapse:collapse;"><tr><td align="center" style="padding:8px 6px;">` +
     `<!--[if mso]><table role="presentation" width="640" cellpadding="0" cellspacing="0" border="0"><tr><td><![endif]-->` +
     `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:640px;width:100%;background:#ffffff;border-collapse:collapse;">` +

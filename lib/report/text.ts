@@ -50,7 +50,6 @@ export function renderText(
   const f = c.f;
   const L: string[] = [];
   L.push(c.headline);
-  L.push('');
   L.push(`tailwatch${input.company ? ` - ${input.company}` : ''} - run ${input.runDate}, data to ${input.asOf}`);
   L.push('');
   L.push(c.summary.join(' '));

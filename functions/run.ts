@@ -61,10 +61,14 @@ async function notifyOperators(e: unknown, req: RunRequest, env: Env): Promise<v
   const stage = e instanceof RunFailedError ? e.stage : isUserError(e) ? 'input' : 'compute';
   try {
     const notice = await buildFailureNotice({
-      runDate: req.asOf ?? new Date().toISOString().slice(0, 10),
+      // A run that got as far as reading its data knows its date (lib/pipeline.ts attaches it).
+      runDate: req.asOf ?? (e as { runDate?: string }).runDate ?? new Date().toISOString().slice(0, 10),
       reason: err.message,
       stage,
-      details: e instanceof RunFailedError ? e.details : [],
+      details: [
+        ...(e instanceof RunFailedError ? e.details : []),
+        ...((e as { record?: string }).record ? [`failure record: ${req.out.replace(/\/?$/, '/')}${(e as { record?: string }).record}`] : []),
+      ],
       from: req.config.report.from,
       to: operators,
     });

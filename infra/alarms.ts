@@ -12,7 +12,6 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledge } from './nag.js';
 
 export interface AlarmsProps {
   fn: lambda.IFunction;
@@ -28,11 +27,6 @@ export class Alarms extends Construct {
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
     this.topic = new sns.Topic(this, 'Operators', { displayName: 'tailwatch failures', enforceSSL: true });
-    acknowledge(
-      this.topic,
-      'AwsSolutions-SNS2',
-      'Alarm notifications carry alarm names and metric values only, no data; CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, and a customer key for this costs more than it protects.',
-    );
     for (const email of props.operatorEmails) this.topic.addSubscription(new subs.EmailSubscription(email));
     const notify = new actions.SnsAction(this.topic);
 

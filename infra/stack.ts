@@ -83,6 +83,7 @@ export class TailwatchStack extends Stack {
     new CfnOutput(this, 'OutputsBucketName', { value: outputsBucket.bucketName, description: 'tables, run records and reports' });
     new CfnOutput(this, 'ExportBucketName', { value: exportBucket.bucketName, description: `drop exports under ${settings.exportPrefix}` });
     new CfnOutput(this, 'FunctionName', { value: fn.functionName, description: 'invoke once: see README "Deploy"' });
+    new CfnOutput(this, 'LogGroupName', { value: this.compute.logGroup.logGroupName, description: 'aws logs tail <name> --follow' });
     new CfnOutput(this, 'AthenaWorkgroup', { value: this.catalog.workgroup.ref });
     new CfnOutput(this, 'GlueDatabase', { value: this.catalog.database.databaseName });
     new CfnOutput(this, 'FailedRunsQueueUrl', { value: this.compute.failureQueue.queueUrl });

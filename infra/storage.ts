@@ -7,7 +7,6 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { layout } from '../lib/outputs/schema.js';
-import { acknowledge } from './nag.js';
 import type { Settings } from './settings.js';
 
 /** Athena query results of the workgroup, outside the tables' prefix. */
@@ -37,7 +36,6 @@ export class Storage extends Construct {
       ...secure,
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
     });
-    acknowledge(this.logBucket, 'AwsSolutions-S1', 'This bucket receives the server access logs of the other buckets; logging it would log the logger.');
 
     const staging = `${settings.outputPrefix}${STAGING_DIR}`;
     this.outputsBucket = new s3.Bucket(this, 'Outputs', {

@@ -60,13 +60,12 @@ export function dayToIso(day: number): string {
   return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`;
 }
 
-/** Day number of a strict "YYYY-MM-DD"; throws on anything else (it is for trusted/config input). */
-export function isoToDay(iso: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
-  if (!m) throw new RangeError(`not a date as YYYY-MM-DD: "${iso}"`);
-  const y = +m[1], mo = +m[2], d = +m[3];
-  if (!validYmd(y, mo, d)) throw new RangeError(`impossible date: "${iso}"`);
-  return daysFromCivil(y, mo, d);
+/** Day number of a strict "YYYY-MM-DD", or null if it is not one or names no real day (2024-02-30). */
+export function isoToDay(iso: string): number | null {
+  if (iso.length !== 10 || iso.charCodeAt(4) !== 45 || iso.charCodeAt(7) !== 45) return null;
+  const y = digits(iso, 0, 4), m = digits(iso, 5, 2), d = digits(iso, 8, 2);
+  if (y < 0 || m < 0 || d < 0 || !validYmd(y, m, d)) return null;
+  return daysFromCivil(y, m, d);
 }
 
 // ---------------------------------------------------------------------------------------------

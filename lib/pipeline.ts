@@ -117,7 +117,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       JSON.stringify({ runId, runDate, stage, message, details, rows: ing.rows, rejectReasons, inputs: ing.files }, null, 2),
       'application/json',
     );
-    return new RunFailedError(message, stage, details);
+    // The run date travels with the error so the operators' notice names the data's date, not today's.
+    return Object.assign(new RunFailedError(message, stage, details), { runDate, record: `${prefix}failure.json` });
   };
   if (ing.rows.accepted === 0 || asOfDay === null || asOfDay === undefined)
     throw await fail(`no valid sales rows in ${opts.inputs.length} input file(s) (${ing.rows.read} rows read, ${ing.rows.rejected} rejected)`, 'data quality');

@@ -3,10 +3,11 @@
  * acknowledgement carries a written reason. The Lambda is not bundled here: nag reads the
  * construct tree, which bundling does not change.
  */
+import { rmSync } from 'node:fs';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesise, type Synthesised } from '../infra/synth.js';
 
 interface Violation {
@@ -49,6 +50,10 @@ beforeAll(() => {
   }
 });
 
+afterAll(() => {
+  for (const s of Object.values(synthesised)) rmSync(s.outdir, { recursive: true, force: true });
+});
+
 describe.each(Object.keys(variants))('AwsSolutions on the %s stack', (name) => {
   it('reports no unsuppressed error', () => {
     const errors = violations[name].filter((v) => v.severity === 'error');
@@ -71,16 +76,16 @@ describe.each(Object.keys(variants))('AwsSolutions on the %s stack', (name) => {
   });
 });
 
-it('the pack is live: without the acknowledgements the same tree has findings', () => {
-  // Guards against a pack that silently checks nothing (e.g. an API change): strip the
-  // acknowledgement metadata from a fresh tree and expect the acknowledged rules to fire.
-  const s = synthesise({}, { bundle: false });
-  const acked = new Set(acknowledgements(s.app).map((a) => a.id.replace(/^annotation::/i, '')));
-  for (const c of s.app.node.findAll()) {
-    const meta = c.node.metadata as { type: string }[];
-    for (let i = meta.length - 1; i >= 0; i--) if (meta[i].type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) meta.splice(i, 1);
+it('the pack is live, and no acknowledgement is stale', () => {
+  // The same pack with acknowledgements ignored (cdk-nag consults them in one method): every
+  // acknowledged id must be a finding that really occurs, and there must be findings at all,
+  // so a pack that silently checks nothing (an API change) fails here.
+  class IgnoringAcknowledgements extends AwsSolutionsChecks {}
+  (IgnoringAcknowledgements.prototype as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
+  for (const s of Object.values(synthesised)) {
+    const acked = new Set(acknowledgements(s.app).map((a) => a.id.replace(/^annotation::/i, '')));
+    const fired = new Set((new IgnoringAcknowledgements(s.app).validateScope(s.app).violations as Violation[]).map((v) => v.ruleName));
+    expect(fired.size).toBeGreaterThan(0);
+    expect([...acked].filter((id) => !fired.has(id))).toEqual([]);
   }
-  const fired = new Set((new AwsSolutionsChecks(s.app).validateScope(s.app).violations as Violation[]).map((v) => v.ruleName));
-  // Every acknowledgement answers a finding that really occurs (none is stale).
-  expect([...acked].filter((id) => !fired.has(id))).toEqual([]);
 });

@@ -3,12 +3,12 @@
  * (beforeAll): the default context from cdk.json with the Lambda really bundled by the local
  * esbuild, and an engine "athena" variant without bundling.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../lib/config.js';
 import { PARTITION_COLUMN, tableDefs, type ColumnType } from '../lib/outputs/schema.js';
 import { RUNTIME_ASSETS } from '../lib/report/assets.js';
@@ -63,6 +63,10 @@ beforeAll(() => {
     },
     { bundle: false },
   );
+});
+
+afterAll(() => {
+  for (const s of [main, athena]) if (s) rmSync(s.outdir, { recursive: true, force: true });
 });
 
 describe('schedule', () => {

@@ -10,7 +10,7 @@ import { balanced, chunkedFile, memFile, run } from './fixtures/ingest/helpers.j
 const CDNOW = '../shared/datasets/cdnow';
 const cdnowDir = new URL(`../${CDNOW}/`, import.meta.url);
 const example = (n: string) => JSON.parse(readFileSync(new URL(`../examples/${n}.json`, import.meta.url), 'utf8'));
-const day = isoToDay;
+const day = (iso: string): number => isoToDay(iso)!;
 
 const HDR = 'customer_id,order_date,amount\n';
 

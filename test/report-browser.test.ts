@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { renderReport } from '../lib/report/index.js';
+import { renderReport, resolveImages } from '../lib/report/index.js';
 import { NO_LOSS_LINE } from '../lib/report/content.js';
 import type { RenderedReport } from '../lib/report/types.js';
 import { baseInput, hostileInput, noAlertInput } from './fixtures/report/inputs.js';
@@ -28,11 +28,9 @@ const DESKTOP = { width: 1280, height: 900 };
 
 /** report.html as saved beside the run, plus the images it names, in one directory. */
 function saveResolved(dir: string, name: string, r: RenderedReport): string {
-  let html = r.html;
-  for (const img of r.images) {
-    writeFileSync(join(dir, `${name}-${img.filename}`), img.png);
-    html = html.split(`cid:${img.cid}`).join(`${name}-${img.filename}`);
-  }
+  for (const img of r.images) writeFileSync(join(dir, `${name}-${img.filename}`), img.png);
+  const html = resolveImages(r.html, r.images, (img) => `${name}-${img.filename}`);
+  expect(html).not.toContain('cid:');
   const file = join(dir, `${name}.html`);
   writeFileSync(file, html);
   return file;
@@ -174,6 +172,8 @@ describe.skipIf(!hasChromium)('report in headless Chromium', () => {
     })`);
     expect(counts).toEqual({ scripts: 0, imgs: 3, bold: 0 });
     expect(await page.locator('h1').innerText()).toContain('<script>alert(1)</script>');
+    // long unbroken hostile names wrap instead of widening the page
+    expect((await page.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(PHONE.width);
     await page.close();
   }, 30_000);
 });

@@ -12,7 +12,9 @@ import {
   EmailTooLargeError,
   escapeHtml,
   renderReport,
+  pngDataUrl,
   ReportInputError,
+  resolveImages,
   toCsv,
 } from '../lib/report/index.js';
 import { RUNTIME_ASSETS } from '../lib/report/assets.js';
@@ -374,11 +376,18 @@ describe('renderReport', () => {
       for (const m of srcs) expect(m[2].length).toBeGreaterThan(30);
       for (const img of r.images) {
         expect([...img.png.slice(0, 8)]).toEqual(PNG_SIGNATURE);
-        // PNG IHDR width: 2x the 560 px chart
-        expect(new DataView(img.png.buffer, img.png.byteOffset).getUint32(16)).toBe(1120);
+        // PNG IHDR width: 2x the 480 px chart
+        expect(new DataView(img.png.buffer, img.png.byteOffset).getUint32(16)).toBe(960);
         expect(img.alt).toMatch(/^Line chart, /);
       }
     }
+  });
+
+  it('resolveImages swaps every cid: reference for a URL (saved report.html opens as mailed)', () => {
+    const html = resolveImages(withAlerts.html, withAlerts.images, pngDataUrl);
+    expect(html).not.toContain('cid:');
+    expect(html.match(/src="data:image\/png;base64,[A-Za-z0-9+/=]+"/g)).toHaveLength(3);
+    expect(resolveImages(withAlerts.html, withAlerts.images, (i) => `images/${i.filename}`)).toContain('src="images/share.png"');
   });
 
   it('money follows the run currency and locale', async () => {
@@ -447,6 +456,18 @@ describe('renderReport', () => {
     const al = parseCsv(withAlerts.attachments[1].content);
     expect(al[0][0]).toBe('rank');
     expect(al.slice(1).map((r) => r[al[0].indexOf('annual_value_at_risk')])).toEqual(['48210', '23000']);
+  });
+
+  it('a first run with no history still renders: empty charts say so, no NaN anywhere', async () => {
+    const r = await renderReport(
+      baseInput({ alerts: [], cohorts: [], periods: [], segments: [], tooSmall: [], cohortPeriod: 'week', quality: { ...baseInput().quality, latestOrderDate: null } }),
+    );
+    expect(r.text.split('\n')[0]).toBe(NO_LOSS_LINE('week'));
+    expect(r.html).toContain('Not enough cohort history for a retention table yet.');
+    expect(r.text).toContain('not enough complete cohort history yet');
+    expect(r.html + r.text).not.toMatch(/NaN|undefined|Infinity/);
+    expect(r.images).toHaveLength(3);
+    for (const img of r.images) expect(img.alt).toContain('no data');
   });
 
   it('rejects a malformed input with the field named', async () => {

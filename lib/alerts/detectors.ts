@@ -97,7 +97,12 @@ const finite = (x: number | null | undefined): number => (typeof x === 'number' 
 
 /** Age `age` of a cohort starting at `start` is complete when the period after it has begun by asOf. */
 export function isComplete(start: string, age: number, unit: PeriodUnit, asOf: string, partial: boolean): boolean {
-  return !partial && addPeriods(start, age + 1, unit) <= asOf;
+  // Complete when the period has ended by the as-of date: its last day (next start - 1) <= asOf.
+  return !partial && addPeriods(start, age + 1, unit) <= dayAfter(asOf);
+}
+
+function dayAfter(iso: string): string {
+  return new Date(Date.parse(`${iso}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
 /** Split sorted units into the last `recent` and up to `baseline` before them. */
@@ -116,8 +121,15 @@ export function retentionDetector(rows: CohortRow[], ctx: Context): DetectorResu
   const { config, unit, ppy } = ctx;
   const k = config.alerts.retentionAge;
   const atAge = completeCohortsAtAge(rows, k, ctx);
-  const { base, cur } = windows(atAge, config.alerts.recentPeriods, config.alerts.baselinePeriods);
-  if (base.length < MIN_BASELINE_UNITS || cur.length < 1) return null;
+  const cur = atAge.slice(Math.max(0, atAge.length - config.alerts.recentPeriods));
+  if (cur.length < 1) return null;
+  // Baseline cohorts were observed at age k before the recent cohorts were acquired: a cohort
+  // whose age-k period overlaps the recent window in calendar time already carries the change
+  // being tested (a drop that hits every customer from some month on), so it is left out.
+  const firstRecent = cur[0].cohort_start;
+  const earlier = atAge.filter((r) => addPeriods(r.cohort_start, k + 1, unit) <= firstRecent);
+  const base = earlier.slice(Math.max(0, earlier.length - config.alerts.baselinePeriods));
+  if (base.length < MIN_BASELINE_UNITS) return null;
   const [tier, segment] = [rows[0].tier, rows[0].segment];
   const nBase = sum(base.map((r) => r.customers));
   const nCur = sum(cur.map((r) => r.customers));

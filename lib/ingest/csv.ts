@@ -207,7 +207,7 @@ export class CsvSplitter {
       throw new IngestError(
         `${this.fileName}: line ${this.line}: a record longer than ${MAX_RECORD_CHARS} characters (an unterminated quote?)`,
       );
-    if (this.text.length > 65536) this.needLen = this.text.length * 2;
+    if (this.text.length > 1024) this.needLen = this.text.length * 2;
   }
 
   /**

@@ -214,7 +214,6 @@ async function readJsonl(
   const keys = refs.map((r) => (r === null ? null : String(r)));
   builder.startFile(name, keys);
   let line = 1;
-  let rest = '';
   const handle = (s: string, from: number, to: number): void => {
     if (to > from && s.charCodeAt(to - 1) === 13) to--;
     let blank = true;
@@ -248,21 +247,35 @@ async function readJsonl(
     if (builder.process() === ROW_REJECTED) builder.emitReject(line, raw);
     if ((builder.counts.read & 0x3fff) === 0) progress.tick();
   };
+  // the unfinished last line is kept as parts, and only new text is searched for a line end, so
+  // a very long line arriving in small chunks stays linear
+  let parts: string[] = [];
+  let partsLen = 0;
   for await (const chunk of text) {
-    const s = rest.length ? rest + chunk : chunk;
+    let nl = chunk.indexOf('\n');
+    if (nl < 0) {
+      parts.push(chunk);
+      partsLen += chunk.length;
+      if (partsLen > MAX_RECORD_CHARS)
+        throw new IngestError(`${name}: line ${line}: a line longer than ${MAX_RECORD_CHARS} characters`);
+      continue;
+    }
+    const s = parts.length ? parts.join('') + chunk : chunk;
+    nl += partsLen;
     let pos = 0;
-    for (;;) {
-      const nl = s.indexOf('\n', pos);
-      if (nl < 0) break;
+    while (nl >= 0) {
       handle(s, pos, nl);
       line++;
       pos = nl + 1;
+      nl = s.indexOf('\n', pos);
     }
-    rest = s.slice(pos);
-    if (rest.length > MAX_RECORD_CHARS)
-      throw new IngestError(`${name}: line ${line}: a line longer than ${MAX_RECORD_CHARS} characters`);
+    parts = pos < s.length ? [s.slice(pos)] : [];
+    partsLen = s.length - pos;
   }
-  if (rest.length) handle(rest, 0, rest.length);
+  if (partsLen > 0) {
+    const s = parts.join('');
+    handle(s, 0, s.length);
+  }
 }
 
 /** Reads every file in order; see the module comment for the contract. */

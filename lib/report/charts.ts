@@ -74,8 +74,9 @@ export interface LineChartSpec {
   yMin?: number;
 }
 
-export const CHART_WIDTH = 560;
-export const CHART_HEIGHT = 330;
+// 480 wide with large type: on a 390 px phone the image shrinks to ~350 px and labels stay ~10-11 px
+export const CHART_WIDTH = 480;
+export const CHART_HEIGHT = 310;
 /** Pixel density of the PNG: 2x for sharp text on phones and retina screens. */
 const SCALE = 2;
 
@@ -127,7 +128,7 @@ export function lineChartSvg(spec: LineChartSpec): string {
   const font = `font-family="${FONT_FAMILY}"`;
   const parts: string[] = [];
   parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  parts.push(`<text x="12" y="24" ${font} font-size="18" font-weight="bold" fill="#111111">${escapeHtml(spec.title)}</text>`);
+  parts.push(`<text x="12" y="24" ${font} font-size="19" font-weight="bold" fill="#111111">${escapeHtml(spec.title)}</text>`);
 
   // Legend, wrapped onto as many rows as needed.
   const anyPartial = spec.series.some((s) => s.points.some((p) => p.partial && p.y !== null));
@@ -146,20 +147,20 @@ export function lineChartSvg(spec: LineChartSpec): string {
   };
   for (const it of items) {
     const color = OKABE_ITO[it.i % OKABE_ITO.length];
-    const w = 30 + textWidth(it.name, 14);
+    const w = 30 + textWidth(it.name, 15);
     const x = place(w);
     legend.push(
       `<line x1="${x}" y1="${ly - 5}" x2="${x + 24}" y2="${ly - 5}" stroke="${color}" stroke-width="2.5" stroke-dasharray="${DASHES[it.i % DASHES.length]}"/>`,
       markerSvg(MARKERS[it.i % MARKERS.length], x + 12, ly - 5, color, false),
-      `<text x="${x + 30}" y="${ly}" ${font} font-size="14" fill="#222222">${escapeHtml(it.name)}</text>`,
+      `<text x="${x + 30}" y="${ly}" ${font} font-size="15" fill="#222222">${escapeHtml(it.name)}</text>`,
     );
   }
   if (anyPartial) {
     const label = 'hollow = period in progress';
-    const x = place(16 + textWidth(label, 13));
+    const x = place(16 + textWidth(label, 14));
     legend.push(
       markerSvg('circle', x + 5, ly - 5, '#555555', true),
-      `<text x="${x + 14}" y="${ly}" ${font} font-size="13" fill="#555555">${label}</text>`,
+      `<text x="${x + 14}" y="${ly}" ${font} font-size="14" fill="#555555">${label}</text>`,
     );
   }
   parts.push(...legend);
@@ -171,10 +172,10 @@ export function lineChartSvg(spec: LineChartSpec): string {
   const y0 = ticks[0];
   const y1 = ticks[ticks.length - 1];
   const tickLabels = ticks.map((t) => spec.yFormat(t));
-  const left = 34 + Math.max(...tickLabels.map((t) => textWidth(t, 13)));
+  const left = 40 + Math.max(...tickLabels.map((t) => textWidth(t, 14)));
   // leave room for half of the last x label, which is centred on the last point
   const lastLabel = spec.xTicks.length ? spec.xTicks[spec.xTicks.length - 1].label : '';
-  const right = W - Math.max(20, textWidth(lastLabel, 13) / 2 + 8);
+  const right = W - Math.max(20, textWidth(lastLabel, 14) / 2 + 8);
   const top = ly + 18;
   const bottom = H - 52;
   const xs = spec.xTicks.map((t) => t.x).concat(spec.series.flatMap((s) => s.points.map((p) => p.x)));
@@ -186,10 +187,10 @@ export function lineChartSvg(spec: LineChartSpec): string {
   ticks.forEach((t, i) => {
     const y = sy(t);
     parts.push(`<line x1="${f1(left)}" y1="${f1(y)}" x2="${right}" y2="${f1(y)}" stroke="${i === 0 ? '#888888' : '#e3e3e3'}" stroke-width="1"/>`);
-    parts.push(`<text x="${f1(left - 6)}" y="${f1(y + 4.5)}" ${font} font-size="13" fill="#444444" text-anchor="end">${escapeHtml(tickLabels[i])}</text>`);
+    parts.push(`<text x="${f1(left - 6)}" y="${f1(y + 4.5)}" ${font} font-size="14" fill="#444444" text-anchor="end">${escapeHtml(tickLabels[i])}</text>`);
   });
   // x ticks, thinned so labels never overlap
-  const maxLabel = Math.max(1, ...spec.xTicks.map((t) => textWidth(t.label, 13)));
+  const maxLabel = Math.max(1, ...spec.xTicks.map((t) => textWidth(t.label, 14)));
   const room = (right - left) / Math.max(1, maxLabel + 10);
   const every = Math.max(1, Math.ceil(spec.xTicks.length / Math.max(1, Math.floor(room))));
   spec.xTicks.forEach((t, i) => {
@@ -197,13 +198,13 @@ export function lineChartSvg(spec: LineChartSpec): string {
     if ((spec.xTicks.length - 1 - i) % every !== 0) return;
     const x = sx(t.x);
     parts.push(`<line x1="${f1(x)}" y1="${bottom}" x2="${f1(x)}" y2="${bottom + 5}" stroke="#888888"/>`);
-    parts.push(`<text x="${f1(x)}" y="${bottom + 20}" ${font} font-size="13" fill="#444444" text-anchor="middle">${escapeHtml(t.label)}</text>`);
+    parts.push(`<text x="${f1(x)}" y="${bottom + 20}" ${font} font-size="14" fill="#444444" text-anchor="middle">${escapeHtml(t.label)}</text>`);
   });
   parts.push(`<line x1="${f1(left)}" y1="${top}" x2="${f1(left)}" y2="${bottom}" stroke="#888888"/>`);
   // axis titles
-  parts.push(`<text x="${f1((left + right) / 2)}" y="${H - 10}" ${font} font-size="14" fill="#222222" text-anchor="middle">${escapeHtml(spec.xLabel)}</text>`);
+  parts.push(`<text x="${f1((left + right) / 2)}" y="${H - 10}" ${font} font-size="15" fill="#222222" text-anchor="middle">${escapeHtml(spec.xLabel)}</text>`);
   const cy = (top + bottom) / 2;
-  parts.push(`<text x="16" y="${f1(cy)}" ${font} font-size="14" fill="#222222" text-anchor="middle" transform="rotate(-90 16 ${f1(cy)})">${escapeHtml(spec.yLabel)}</text>`);
+  parts.push(`<text x="16" y="${f1(cy)}" ${font} font-size="15" fill="#222222" text-anchor="middle" transform="rotate(-90 16 ${f1(cy)})">${escapeHtml(spec.yLabel)}</text>`);
 
   spec.series.forEach((s, i) => {
     const color = OKABE_ITO[i % OKABE_ITO.length];

@@ -40,7 +40,8 @@ export function heatColor(v: number, max: number): { bg: string; fg: string } {
 }
 
 function row(inner: string, pad = '0 16px'): string {
-  return `<tr><td style="padding:${pad};">${inner}</td></tr>`;
+  // long unbroken names from the data (URLs, formulas) wrap instead of widening the phone layout
+  return `<tr><td style="padding:${pad};overflow-wrap:anywhere;word-break:break-word;">${inner}</td></tr>`;
 }
 
 function warningCard(w: WarningView): string {
@@ -63,7 +64,8 @@ function warningCard(w: WarningView): string {
 function chartImg(c: HtmlChart): string {
   return (
     `<img src="cid:${esc(c.cid)}" width="${c.width}" alt="${esc(c.alt)}" ` +
-    `style="display:block;width:100%;max-width:${c.width}px;height:auto;border:0;margin:0 0 14px;">`
+    // the font styles dress the alt text shown when a client blocks images
+    `style="display:block;width:100%;max-width:${c.width}px;height:auto;border:0;margin:0 0 14px;${FONT}font-size:13px;color:#4b5563;">`
   );
 }
 
@@ -219,4 +221,19 @@ export function renderHtml(
     `</table><!--[if mso]></td></tr></table><![endif]-->` +
     `</td></tr></table></body></html>\n`
   );
+}
+
+/**
+ * The HTML with its cid: image references replaced by `urlFor(image)`: for report.html saved
+ * beside the run (e.g. "images/share.png") or a data: URL, so it opens in a browser as mailed.
+ */
+export function resolveImages(html: string, images: { cid: string; filename: string; png: Uint8Array }[], urlFor: (img: { cid: string; filename: string; png: Uint8Array }) => string): string {
+  let out = html;
+  for (const img of images) out = out.split(`src="cid:${esc(img.cid)}"`).join(`src="${esc(urlFor(img))}"`);
+  return out;
+}
+
+/** data: URL of a PNG, for a self-contained report.html. */
+export function pngDataUrl(img: { png: Uint8Array }): string {
+  return `data:image/png;base64,${Buffer.from(img.png).toString('base64')}`;
 }

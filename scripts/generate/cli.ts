@@ -8,7 +8,7 @@
  *   npx tsx scripts/generate/cli.ts scenario --scenario small-drop [--seed 7] [--customers 3000] [--months 24]
  *       [--end 2026-10-31] [--drop-from YYYY-MM-DD] [--drop-region APAC] [--bad 10] --out file.csv[.gz]
  */
-import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -81,7 +81,7 @@ async function bench(args: Record<string, string | boolean | undefined>): Promis
   await mkdir(out, { recursive: true });
   const opts: ExportOptions = { seed, customers, months, endDate: '2026-10-31', scenario: 'control', gzipLevel: 6 };
   let t = performance.now();
-  opts.rateMultiplier = calibrateRateMultiplier(opts, rows);
+  opts.rateMultiplier = calibrateRateMultiplier(opts, rows, 50_000);
   console.error(`calibrated purchase-rate multiplier ${opts.rateMultiplier.toFixed(3)} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const csv = join(out, 'export.csv.gz');
   t = performance.now();
@@ -108,17 +108,18 @@ async function bench(args: Record<string, string | boolean | undefined>): Promis
 /** CSV(.gz) -> Parquet (snappy) with DuckDB; column types pinned so ids stay text and money stays decimal-exact as double. */
 export async function toParquet(csv: string, parquet: string): Promise<void> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  await unlink(parquet).catch(() => {});
+  const tmp = `${parquet}.${process.pid}.tmp`;
   const db = await DuckDBInstance.create(':memory:', { threads: '2' });
   const con = await db.connect();
   const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
   await con.run(
     `COPY (SELECT * FROM read_csv(${q(csv)}, header = true, columns = {'order_id': 'VARCHAR', 'customer_id': 'VARCHAR', 'order_date': 'DATE', ` +
       `'amount': 'DOUBLE', 'margin': 'DOUBLE', 'region': 'VARCHAR', 'channel': 'VARCHAR', 'currency': 'VARCHAR'})) ` +
-      `TO ${q(parquet)} (FORMAT parquet, COMPRESSION snappy)`,
+      `TO ${q(tmp)} (FORMAT parquet, COMPRESSION snappy)`,
   );
   con.closeSync();
   db.closeSync();
+  await rename(tmp, parquet);
 }
 
 async function scenario(args: Record<string, string | boolean | undefined>): Promise<void> {

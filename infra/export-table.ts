@@ -4,7 +4,8 @@
  * the names `exportColumnName` gives the configured column references.
  */
 import type { ColumnRef, Config } from '../lib/config.js';
-import { SettingsError, type ExportColumn } from './settings.js';
+import { SettingsError } from './errors.js';
+import type { ExportColumn } from './settings.js';
 
 export type ExportFormat = 'csv' | 'jsonl' | 'parquet';
 

@@ -8,11 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseConfig, type Config, type ConfigInput } from '../lib/config.js';
+import { SettingsError } from './errors.js';
+import { exportTableSpec } from './export-table.js';
 
-/** A user error in the deployment context: names the key and why. */
-export class SettingsError extends Error {
-  override name = 'SettingsError';
-}
+export { SettingsError };
 
 /** A column of the export as the Athena engine sees it (ordered: OpenCSVSerde maps by position). */
 export interface ExportColumn {
@@ -24,6 +23,8 @@ export interface ExportColumn {
 export interface Settings {
   /** Existing bucket holding the exports; absent: the stack creates one. */
   exportBucketName?: string;
+  /** KMS key the existing export bucket encrypts with (SSE-KMS); the pipeline may decrypt with it. */
+  exportKmsKeyArn?: string;
   /** Key prefix of the export files: '' or ending in '/'. */
   exportPrefix: string;
   /** Key prefix of the output tables inside the outputs bucket: '' or ending in '/'. */
@@ -50,6 +51,7 @@ export interface Settings {
 /** Context keys read by the app; anything else in the context is CDK's own (feature flags). */
 export const CONTEXT_KEYS = [
   'exportBucketName',
+  'exportKmsKeyArn',
   'exportPrefix',
   'outputPrefix',
   'config',
@@ -120,6 +122,10 @@ const contextSchema = z
     exportBucketName: z
       .string()
       .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name')
+      .optional(),
+    exportKmsKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/, 'expected a KMS key ARN (arn:aws:kms:region:account:key/id)')
       .optional(),
     exportPrefix: keyPrefix.default('exports/'),
     outputPrefix: keyPrefix.default('tailwatch/'),
@@ -211,9 +217,14 @@ export function readSettings(get: (key: string) => unknown, cwd = process.cwd())
     report: { ...(userConfig.report ?? {}), from: senderEmail, to: recipients, operators: operatorEmails },
   };
   const config = parseConfig(configInput, source);
+  // Engine "athena": the export must be describable to Glue; say so now, not halfway through building.
+  if (config.engine === 'athena') exportTableSpec(config, ctx.exportColumns);
+  if (ctx.exportKmsKeyArn && !ctx.exportBucketName)
+    throw new SettingsError('context "exportKmsKeyArn": only for an existing export bucket ("exportBucketName"); a created one uses S3-managed keys');
 
   return {
     exportBucketName: ctx.exportBucketName,
+    exportKmsKeyArn: ctx.exportKmsKeyArn,
     exportPrefix: ctx.exportPrefix,
     outputPrefix: ctx.outputPrefix,
     config,

@@ -53,7 +53,7 @@ export class TailwatchStack extends Stack {
     };
     this.compute = new Compute(this, 'Compute', { settings, environment });
     const { fn, role } = this.compute;
-    this.grantExportRead(role, exportBucket, settings.exportPrefix);
+    this.grantExportRead(role, exportBucket, settings.exportPrefix, settings.exportKmsKeyArn);
     this.grantOutputsReadWrite(role, outputsBucket, settings.outputPrefix);
 
     // Schedule
@@ -91,7 +91,7 @@ export class TailwatchStack extends Stack {
   }
 
   /** Read-only on the export prefix: raw data is never altered. */
-  private grantExportRead(role: iam.Role, bucket: s3.IBucket, prefix: string): void {
+  private grantExportRead(role: iam.Role, bucket: s3.IBucket, prefix: string, kmsKeyArn?: string): void {
     const objects = bucket.arnForObjects(`${prefix}*`);
     role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadExport', actions: ['s3:GetObject'], resources: [objects] }));
     role.addToPolicy(
@@ -103,6 +103,16 @@ export class TailwatchStack extends Stack {
       }),
     );
     acknowledgeWildcardResource(role, objects, 'Read-only on the export files under the configured export prefix; their names are not known in advance.');
+    if (kmsKeyArn)
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptExport',
+          actions: ['kms:Decrypt'],
+          resources: [kmsKeyArn],
+          // Only through S3 (reading the export), not for anything else the key protects.
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+        }),
+      );
   }
 
   /** Read/write on the outputs prefix only: tables, run records, staging, the lock marker. */

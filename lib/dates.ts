@@ -240,8 +240,12 @@ function applyTimeSuffix(s: string, i: number, end: number, day: number, tz: str
  *   same time/offset suffix as iso.
  */
 export function parseDateToDay(text: string, format: DateFormat, timezone: string): number | null {
-  let i = 0;
-  let end = text.length;
+  return parseDateRange(text, 0, text.length, format, timezone);
+}
+
+/** parseDateToDay on text[start, end): lets a CSV reader parse in place, without a substring. */
+export function parseDateRange(text: string, start: number, end: number, format: DateFormat, timezone: string): number | null {
+  let i = start;
   while (i < end && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
   while (end > i && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
   let y: number, m: number, d: number, next: number;

@@ -17,7 +17,7 @@ import { ingest, rejectsCsv, type Reject } from './ingest/index.js';
 import type { Manifest } from './manifest.js';
 import { fitModels } from './models/index.js';
 import { detectValueLoss } from './alerts/index.js';
-import { renderReport, buildReportEmail } from './report/index.js';
+import { renderReport, buildReportEmail, resolveImages, pngDataUrl } from './report/index.js';
 import { encodeParquet, decodeParquet } from './outputs/parquet.js';
 import { alertsTable, cohortsTable, customersTable, dimensionColumnName, layout, periodsTable, segmentsTable, type Row, type TableDef } from './outputs/schema.js';
 import { publish, type StagedFile } from './outputs/publish.js';
@@ -190,6 +190,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     cohorts,
     periods,
     tooSmall: detected.tooSmall,
+    mix: detected.mix,
     quality: {
       rows: ing.rows,
       rejectedExamples: Object.entries(rejectReasons).map(([reason, count]) => ({ reason, count })),
@@ -222,7 +223,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     await table(alertsTable, alerts as unknown as Row[], alerts.length);
     await stage(layout.run(runDate, 'model.json'), JSON.stringify(model.modelJson, null, 2), 'application/json');
     await stage(layout.run(runDate, 'rejects.csv'), rejectsCsv(rejects), 'text/csv');
-    await stage(layout.run(runDate, 'report.html'), rendered.html, 'text/html; charset=utf-8');
+    // The saved report.html is self-contained (images as data: URLs) so it opens anywhere, from S3 or disk.
+    await stage(layout.run(runDate, 'report.html'), resolveImages(rendered.html, rendered.images, pngDataUrl), 'text/html; charset=utf-8');
     await stage(layout.run(runDate, 'report.txt'), rendered.text, 'text/plain; charset=utf-8');
     await stage(layout.run(runDate, 'report.eml'), eml, 'message/rfc822');
     for (const img of rendered.images) await stage(layout.run(runDate, `images/${img.filename}`), img.png, 'image/png');

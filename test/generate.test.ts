@@ -342,7 +342,8 @@ describe('sample and bench helpers', () => {
     const committed = gunzipSync(readFileSync(new URL('../examples/sample-export.csv.gz', import.meta.url))).toString();
     const res = shopCsv(SAMPLE_OPTIONS);
     expect(committed).toBe(res.csv);
-    expect(res.truth.affected).toEqual({ tier: 'small', region: 'APAC' });
+    expect(res.truth.scenario).toBe('small-drop');
+    expect(res.truth.affected).toEqual({ tier: 'small', region: null });
     expect(res.bad!.rejects / res.rows).toBeLessThan(0.01 / 10); // far under the default maxRejectShare
     expect(res.truth.orders).toBeGreaterThan(20_000);
     expect(readFileSync(new URL('../examples/sample-export.csv.gz', import.meta.url)).length).toBeLessThan(1.5e6);

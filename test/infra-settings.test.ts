@@ -5,7 +5,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { buildApp } from '../infra/app.js';
+import { cdkJsonContext } from '../infra/synth.js';
 import { parseConfig } from '../lib/config.js';
 import { assetCopyCommands, checkEnvironmentSize, pipelineArchitecture } from '../infra/compute.js';
 import { exportColumnName, exportTableSpec } from '../infra/export-table.js';
@@ -65,9 +68,22 @@ describe('readSettings', () => {
     [{ config: { currency: 'usd' } }, /context "config": "currency": expected an ISO 4217 code/],
     [{ config: '{"currency": ' }, /context "config": not valid JSON/],
     [{ config: 'no/such/file.json' }, /context "config": no such file/],
+    [{ exportKmsKeyArn: 'alias/exports', exportBucketName: 'corp-exports' }, /context "exportKmsKeyArn": expected a KMS key ARN/],
+    [{ exportKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abcd-12' }, /only for an existing export bucket/],
   ])('rejects %j with a message naming the key', (values, message) => {
     expect(() => readSettings(ctx(values))).toThrow(SettingsError);
     expect(() => readSettings(ctx(values))).toThrow(message);
+  });
+});
+
+describe('buildApp', () => {
+  it('fails before any resource is built, with the settings error, on a bad mapping', () => {
+    const app = new App({ context: { config: { input: { columns: { amount: null } } }, 'aws:cdk:bundling-stacks': [] } });
+    expect(() => buildApp(app)).toThrow(SettingsError);
+    expect(() => buildApp(new App({ context: { config: { input: { columns: { amount: null } } } } }))).toThrow(
+      /"input.columns.amount": give either "amount" or both "quantity" and "unitPrice"/,
+    );
+    expect(() => buildApp(new App({ context: { ...cdkJsonContext(), config: { engine: 'athena' } } }))).toThrow(/needs "input.format" set to/);
   });
 });
 

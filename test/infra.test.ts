@@ -54,6 +54,7 @@ beforeAll(() => {
     {
       stackName: 'TailwatchAthena',
       exportBucketName: 'corp-sales-exports',
+      exportKmsKeyArn: 'arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
       exportPrefix: 'daily/',
       exportColumns: ['customer_id', 'order_date', 'sku', 'amount', 'Region', 'channel'],
       config: {
@@ -281,6 +282,15 @@ describe('IAM: least privilege', () => {
       for (const st of stmts.filter((x) => arr(x.Action).includes('s3:ListBucket')))
         expect(st.Condition?.StringLike?.['s3:prefix']).toEqual([expect.stringMatching(/^(daily|exports|tailwatch|athena-results)\/\*$/)]);
     }
+  });
+
+  it('decrypts with the export bucket\'s KMS key only when one is given, and only through S3', () => {
+    const kms = (s: Synthesised) => statementsOf(s.template, logicalId(s, s.stack.compute.role)).filter((st) => arr(st.Action).some((a) => a.startsWith('kms:')));
+    expect(kms(main)).toEqual([]);
+    const [st] = kms(athena);
+    expect(st.Action).toBe('kms:Decrypt');
+    expect(st.Resource).toBe('arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    expect(flattenCfn(st.Condition?.StringEquals?.['kms:ViaService'])).toBe('s3.<AWS::Region>.amazonaws.com');
   });
 
   it('sends mail only as the sender identity with the configuration set', () => {

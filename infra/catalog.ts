@@ -52,7 +52,7 @@ export class Catalog extends Construct {
 
     this.database = new glue.Database(this, 'Database', {
       databaseName: settings.glueDatabaseName,
-      description: 'tailwatch outputs: customers, cohorts, segments, periods, alerts (one partition per run_date)',
+      description: 'tailwatch outputs: one table per output table of lib/outputs/schema.ts, one partition per run_date',
     });
 
     for (const def of tableDefs(settings.config.input.columns.dimensions)) this.addOutputTable(def);

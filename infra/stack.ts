@@ -70,13 +70,15 @@ export class TailwatchStack extends Stack {
     environment.GLUE_DATABASE = this.catalog.database.databaseName;
     if (this.catalog.exportTable) {
       environment.EXPORT_TABLE = EXPORT_TABLE_NAME;
+      // Configured column reference (JSON) -> Glue column name, as functions/aws/athena.ts takes it.
+      environment.EXPORT_COLUMN_NAMES = JSON.stringify(this.catalog.exportSpec!.columnNames);
       this.catalog.grantQueryExport(role);
     }
 
     // Alarms
     this.alarms = new Alarms(this, 'Alarms', { fn, failureQueue: this.compute.failureQueue, operatorEmails: settings.operatorEmails });
 
-    for (const key of ['SES_CONFIGURATION_SET', 'ATHENA_WORKGROUP', 'GLUE_DATABASE', 'EXPORT_TABLE'])
+    for (const key of ['SES_CONFIGURATION_SET', 'ATHENA_WORKGROUP', 'GLUE_DATABASE', 'EXPORT_TABLE', 'EXPORT_COLUMN_NAMES'])
       if (environment[key] !== undefined) fn.addEnvironment(key, environment[key]);
     checkEnvironmentSize(environment);
 

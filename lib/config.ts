@@ -80,6 +80,13 @@ export const configSchema = z
           .default({}),
         columns: columnsSchema.default({}),
         dateFormat: z.enum(['iso', 'yyyyMMdd', 'MM/dd/yyyy', 'dd/MM/yyyy']).default('iso'),
+        /**
+         * Duplicate rows (every mapped field equal) counted once: "auto" does so when an order
+         * id column is mapped (then two equal rows are the same order line exported twice);
+         * without one, equal rows can be real repeat purchases (CDNOW has 215 such lines, and
+         * its published totals count them), so they are kept unless "always".
+         */
+        dedupe: z.enum(['auto', 'always', 'never']).default('auto'),
         /** A run whose rejected rows exceed this share of the rows read fails instead of reporting. */
         maxRejectShare: z.number().min(0).max(1).default(0.01),
         /** Only keys ending in one of these are read when the input is a prefix or directory. */

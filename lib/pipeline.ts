@@ -19,7 +19,8 @@ import { fitModels } from './models/index.js';
 import { detectValueLoss } from './alerts/index.js';
 import { renderReport, buildReportEmail, resolveImages, pngDataUrl } from './report/index.js';
 import { encodeParquet, decodeParquet } from './outputs/parquet.js';
-import { alertsTable, cohortsTable, customersTable, dimensionColumnName, layout, periodsTable, segmentsTable, type Row, type TableDef } from './outputs/schema.js';
+import { alertsTable, cohortsTable, customersTable, dimensionColumnName, layout, periodsTable, segmentsTable, trendsTable, type Row, type TableDef } from './outputs/schema.js';
+import { trendRows, asRows as asTrendRows } from './trends.js';
 import { publish, type StagedFile } from './outputs/publish.js';
 import { periodIndex, periodLabel, type PeriodUnit } from './periods.js';
 import { segmentation, ALL } from './segmentation.js';
@@ -146,6 +147,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   progress({ stage: 'cohorts', message: 'cohort retention and CRR' });
   const cohorts = cohortRows(s, seg, { unit: config.cohort.period, asOfDay });
   const periods = periodRows(s, seg, { unit: config.cohort.period, asOfDay, activeWindowDays: config.cohort.activeWindowDays });
+  const trends = trendRows(cohorts, config.cohort.trendAges, config.cohort.trendCohorts);
   lap('cohorts');
 
   // 4. Predicted CLV.
@@ -220,6 +222,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     await table(cohortsTable, cohorts as unknown as Row[], cohorts.length);
     await table(segmentsTable, segments as unknown as Row[], segments.length);
     await table(periodsTable, periods as unknown as Row[], periods.length);
+    await table(trendsTable, asTrendRows(trends), trends.length);
     await table(alertsTable, alerts as unknown as Row[], alerts.length);
     await stage(layout.run(runDate, 'model.json'), JSON.stringify(model.modelJson, null, 2), 'application/json');
     await stage(layout.run(runDate, 'rejects.csv'), rejectsCsv(rejects), 'text/csv');
@@ -230,7 +233,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     for (const img of rendered.images) await stage(layout.run(runDate, `images/${img.filename}`), img.png, 'image/png');
   } catch (e) {
     await out.delete(staged.map((f) => f.tmp)).catch(() => {});
-    throw new RunFailedError(`could not write outputs to ${out.location}: ${(e as Error).message}`, 'outputs');
+    throw Object.assign(new RunFailedError(`could not write outputs to ${out.location}: ${(e as Error).message}`, 'outputs'), { runDate });
   }
   lap('outputs');
 
@@ -265,7 +268,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   try {
     await publish(out, runDate, staged, JSON.stringify(manifest, null, 2));
   } catch (e) {
-    throw new RunFailedError(`could not publish outputs to ${out.location}: ${(e as Error).message}`, 'outputs');
+    throw Object.assign(new RunFailedError(`could not publish outputs to ${out.location}: ${(e as Error).message}`, 'outputs'), { runDate });
   }
   lap('publish');
   manifest.timingsMs = timings;

@@ -14,6 +14,7 @@ import { DAYS_PER_MONTH } from './periods.js';
 import { SEGMENT_METRICS } from './outputs/schema.js';
 import type { Segmentation } from './segmentation.js';
 import type { PeriodRow, SegmentRow } from './types.js';
+import { NO_TIER_NAME } from './tiers.js';
 
 export interface SegmentOptions {
   asOfDay: number;
@@ -63,7 +64,9 @@ export function segmentRows(s: CustomerSummary, seg: Segmentation, periods: Peri
     const o = g * NF;
     const { tier, segment } = seg.keys[g];
     const customers = acc[o + F_CUST];
-    if (customers === 0 && acc[o + F_REV] === 0) continue;
+    // Empty segments are left out, except each configured tier overall: an empty tier is a
+    // finding in itself (its row says why its values are null).
+    if (customers === 0 && acc[o + F_REV] === 0 && !(segment === 'all' && tier !== NO_TIER_NAME)) continue;
     const ltv = historicLtv({
       customers,
       orders: acc[o + F_ORD],
@@ -73,7 +76,7 @@ export function segmentRows(s: CustomerSummary, seg: Segmentation, periods: Peri
     });
     const period = lastComplete.get(`${tier}\u0000${segment}`);
     const notes: string[] = [];
-    if (customers === 0) notes.push('no customers with a purchase (refunds only)');
+    if (customers === 0) notes.push(acc[o + F_REV] === 0 ? 'no customers in this segment: values are null' : 'no customers with a purchase (refunds only)');
     if (!period) notes.push('no complete period yet: crr is null');
     else if (period.crr === null) notes.push(`nobody active at the start of ${period.period}: crr is null`);
     if (!opts.predictedClv) notes.push('no predicted CLV (model not fitted)');

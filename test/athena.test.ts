@@ -70,10 +70,10 @@ interface Core {
 async function runCore(files: InputFile[], config: Config, read: Config['input'], opts: { dedupe?: boolean; asOf?: string } = {}): Promise<Core> {
   const acc = new CustomerAccumulator(config.input.columns.dimensions.length);
   const rejects: Reject[] = [];
-  const asOfOpt = opts.asOf ? isoToDay(opts.asOf) : undefined;
+  const asOfOpt = opts.asOf ? isoToDay(opts.asOf)! : undefined;
   const ing = await ingest(files, { ...config, input: read }, { onRow: (r) => acc.add(r), onReject: (r) => rejects.push(r), dedupe: opts.dedupe, asOfDay: asOfOpt });
   const asOfDay = asOfOpt ?? ing.maxDay!;
-  const calibrationEndDay = config.model.calibrationEnd ? isoToDay(config.model.calibrationEnd) : asOfDay;
+  const calibrationEndDay = config.model.calibrationEnd ? isoToDay(config.model.calibrationEnd)! : asOfDay;
   const s = summarize(acc, { asOfDay, calibrationEndDay, unitDays: config.model.timeUnit === 'week' ? 7 : 1, marginShare: config.model.marginShare });
   const tiers = assignTiers(s, config.tiers);
   const seg = segmentation(s, tiers, config.input.columns.dimensions);
@@ -94,7 +94,7 @@ interface Compared {
 async function both(files: InputFile[], table: string, raw: ConfigInput, asOf?: string): Promise<Compared> {
   const config = parseConfig(raw);
   const streaming = await runCore(files, config, config.input, { asOf });
-  const asOfDay = asOf ? isoToDay(asOf) : undefined;
+  const asOfDay = asOf ? isoToDay(asOf)! : undefined;
   const sql = buildReductionSql(config, { table, dialect: 'duckdb', asOfDay });
   const out = join(dir, `reduced-${Math.random().toString(36).slice(2)}.parquet`);
   await conn.run(`COPY (${sql}) TO ${sqlPath(out)} (FORMAT PARQUET, COMPRESSION SNAPPY)`);

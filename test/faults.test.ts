@@ -7,7 +7,7 @@
  * (Retries with backoff for 5xx/throttling and none for 4xx: test/aws-s3.test.ts.)
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3AccessError, S3Storage } from '../functions/aws/s3.js';
 import { runAndDeliver, type RunRequest } from '../functions/run.js';
 import { decodeParquet } from '../lib/outputs/parquet.js';
@@ -59,12 +59,12 @@ async function rerunSucceeds(before: Record<string, string>): Promise<void> {
   await clearEmails(emu.current.sesEndpoint);
   const { result, delivery } = await runAndDeliver(request({ forceSend: true }));
   expect(delivery.status).toBe('sent');
+  expect(await out.list(`_staging/${result.manifest.runId}/`)).toEqual([]);
   const m = parseManifest((await out.get(layout.run(RUN_DATE, 'manifest.json')))!, 'manifest');
   expect(m.runId).toBe(result.manifest.runId);
   expect(await snapshot(out)).not.toEqual(before); // the new run is in place
   const { reports, notices } = await emails();
   expect([reports.length, notices.length]).toEqual([1, 0]);
-  expect(await out.list('_staging/')).toEqual([]);
 }
 
 /** Every table partition of the date holds one whole object that a Parquet reader opens. */
@@ -90,6 +90,13 @@ beforeAll(async () => {
   expect(delivery.status).toBe('sent');
 }, 120_000);
 
+// A case that failed half-way must not take the next one down with it.
+afterEach(async () => {
+  s3Proxy.onRequest = undefined;
+  sesProxy.onRequest = undefined;
+  await emu.current.startS3Again();
+});
+
 afterAll(async () => {
   await s3Proxy?.close();
   await sesProxy?.close();
@@ -100,7 +107,7 @@ describe('faults: the run fails clearly, the previous partition is intact, a re-
     const before = await snapshot(out);
     await clearEmails(emu.current.sesEndpoint);
     s3Proxy.onRequest = (r) =>
-      r.method === 'GET' && r.path === `/${exportsBucket}/sales/export.csv` ? { cutAfterBytes: 64 * 1024, then: () => emu.current.stopS3() } : 'forward';
+      r.method === 'GET' && r.path === `/${exportsBucket}/sales/export.csv` ? { cutAfterBytes: 64 * 1024, after: () => emu.current.stopS3() } : 'forward';
     const err = await failingRun(request());
     expect(err).toBeInstanceOf(S3AccessError);
     expect(err.message).toMatch(
@@ -161,6 +168,7 @@ describe('faults: the run fails clearly, the previous partition is intact, a re-
     // No object is half written and the manifest (the commit record) is the old run's; but the two
     // tables copied before the failure hold the new run's objects until a re-run (documented limit).
     await tablesReadable();
+    expect((await out.list('_staging/')).length).toBeGreaterThan(0); // staged whole, left for the lifecycle rule
     const after = await snapshot(out);
     expect(after[layout.run(RUN_DATE, 'manifest.json')]).toBe(before[layout.run(RUN_DATE, 'manifest.json')]);
     expect(parseManifest((await out.get(layout.run(RUN_DATE, 'manifest.json')))!, 'm').runId).toBe(oldManifest.runId);
@@ -232,9 +240,9 @@ describe('faults: the run fails clearly, the previous partition is intact, a re-
 describe('the failure record', () => {
   it('a run whose input fails the quality gate writes failure.json and rejects.csv, and nothing a reader sees', async () => {
     const before = await snapshot(out);
-    await emu.s3().send(new PutObjectCommand({ Bucket: exportsBucket, Key: 'empty/export.csv', Body: 'order_id,customer_id,order_date,amount,margin,region,channel,currency\nO1,,2026-10-31,x,,NA,web,USD\n' }));
+    await emu.s3().send(new PutObjectCommand({ Bucket: exportsBucket, Key: 'empty/export.csv', Body: 'order_id,customer_id,order_date,amount,margin,region,channel,currency\nO1,C1,2026-10-31,12.50,,NA,web,USD\nO2,C2,2026-10-30,=1+1,,NA,web,USD\n' }));
     const err = await failingRun(request({ input: `s3://${exportsBucket}/empty/`, send: false }));
-    expect(err.message).toBe('no valid sales rows in 1 input file(s) (1 rows read, 1 rejected)');
+    expect(err.message).toBe('1 of 2 rows rejected (50.00%), above input.maxRejectShare = 1.00%: not reporting on bad data');
     expect(await snapshot(out)).toEqual(before);
     const keys = await out.list(`failures/run_date=${RUN_DATE}/`);
     expect(keys.map((k) => k.split('/').at(-1)).sort()).toEqual(['failure.json', 'rejects.csv']);

@@ -246,6 +246,13 @@ describe('Glue tables and Athena', () => {
     expect(flattenCfn(t.StorageDescriptor.Location)).toBe('s3://corp-sales-exports/daily/');
     const [, fn] = one(athena.template, 'AWS::Lambda::Function');
     expect(fn.Properties.Environment.Variables.EXPORT_TABLE).toBe('sales_export');
+    expect(JSON.parse(fn.Properties.Environment.Variables.EXPORT_COLUMN_NAMES)).toEqual({
+      '"customer_id"': 'customer_id',
+      '"order_date"': 'order_date',
+      '"amount"': 'amount',
+      '"Region"': 'region',
+      '"channel"': 'channel',
+    });
   });
 });
 

@@ -286,7 +286,7 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
     asOfDay: opts.asOfDay,
     onRow: opts.onRow,
     onReject: opts.onReject,
-    dedupe: opts.dedupe ?? config.input.columns.orderId !== null,
+    dedupe: opts.dedupe ?? (config.input.dedupe === 'auto' ? config.input.columns.orderId !== null : config.input.dedupe === 'always'),
   });
   const counter: ByteCounter = { bytes: 0 };
   const progress = new Progress(builder, counter, opts.onProgress);

@@ -19,8 +19,8 @@ export interface TableDef {
   columns: ColumnDef[];
 }
 
-export type TableName = 'customers' | 'cohorts' | 'segments' | 'periods' | 'alerts';
-export const TABLE_NAMES: TableName[] = ['customers', 'cohorts', 'segments', 'periods', 'alerts'];
+export type TableName = 'customers' | 'cohorts' | 'segments' | 'periods' | 'trends' | 'alerts';
+export const TABLE_NAMES: TableName[] = ['customers', 'cohorts', 'segments', 'periods', 'trends', 'alerts'];
 
 /** Hive partition column of every table. */
 export const PARTITION_COLUMN = 'run_date';
@@ -156,6 +156,25 @@ export const periodsTable: TableDef = {
   ],
 };
 
+export const trendsTable: TableDef = {
+  name: 'trends',
+  doc: 'tier x segment x metric x age: the metric across the last cohort.trendCohorts complete cohorts',
+  columns: [
+    c('tier', 'string', 'acquisition tier, or "all"'),
+    c('segment', 'string', '"all", or a dimension value such as "region=EU"'),
+    c('metric', 'string', 'retention | cumulative_revenue_per_customer'),
+    c('age', 'int', 'cohort age in periods (cohort.trendAges)'),
+    c('cohorts', 'int', 'complete cohorts in the series'),
+    c('first_cohort', 'string', 'first cohort of the series'),
+    c('last_cohort', 'string', 'last cohort of the series'),
+    c('first_value', 'double', 'value of the first cohort'),
+    c('last_value', 'double', 'value of the last cohort'),
+    c('mean_value', 'double', 'mean over the series'),
+    c('slope_per_cohort', 'double', 'OLS slope of the value per cohort step (null with one cohort)'),
+    c('relative_change', 'double', '(last - mean of the earlier cohorts) / mean of the earlier cohorts'),
+  ],
+};
+
 export const alertsTable: TableDef = {
   name: 'alerts',
   doc: 'one row per value-loss warning',
@@ -182,7 +201,7 @@ export const alertsTable: TableDef = {
 };
 
 export function tableDefs(dimensions: (string | number)[]): TableDef[] {
-  return [customersTable(dimensions), cohortsTable, segmentsTable, periodsTable, alertsTable];
+  return [customersTable(dimensions), cohortsTable, segmentsTable, periodsTable, trendsTable, alertsTable];
 }
 
 /** A row of a table: a value per column; null where the value is undefined (never NaN). */

@@ -23,7 +23,8 @@ export type ProxyAction =
   | 'forward'
   | 'drop'
   | { status: number; headers?: Record<string, string>; body: string }
-  | { cutAfterBytes: number; then?: () => Promise<void> };
+  // `after`, not `then`: an action with a then() method would be awaited as a promise.
+  | { cutAfterBytes: number; after?: () => Promise<void> };
 
 export interface Proxy {
   endpoint: string;
@@ -81,7 +82,7 @@ export async function startProxy(upstream: string): Promise<Proxy> {
                 if (sent >= action.cutAfterBytes) {
                   ur.destroy();
                   // Let the bytes reach the client, then take the service away and drop the connection.
-                  setTimeout(() => void (action.then?.() ?? Promise.resolve()).then(() => req.socket.destroy()), 20);
+                  setTimeout(() => void (action.after?.() ?? Promise.resolve()).then(() => req.socket.destroy()), 20);
                 }
               });
             } else ur.pipe(res);

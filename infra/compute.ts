@@ -44,26 +44,10 @@ export const ASYNC_MAX_EVENT_AGE = Duration.hours(2);
 const ENV_LIMIT_BYTES = 4096;
 
 /**
- * The chart renderer (@resvg/resvg-js, lib/report/charts.ts) is a native module: the bundle
- * carries the Linux binary installed here (esbuild copies the .node file), so the function's
- * architecture follows it: arm64 when its binary is installed (cheaper per GB-second), else
- * x86_64. `npm ci` on a linux-x64 machine installs only the x64 binary; add the arm64 one with
- * `npm install --no-save --force @resvg/resvg-js-linux-arm64-gnu` to deploy on Graviton.
+ * Graviton (arm64): cheaper per GB-second. Nothing in the bundle is native code: the chart
+ * renderer is resvg compiled to WebAssembly (lib/report/charts.ts), copied in as a runtime asset.
  */
-export const NATIVE_BINARIES: { architecture: lambda.Architecture; pkg: string }[] = [
-  { architecture: lambda.Architecture.ARM_64, pkg: '@resvg/resvg-js-linux-arm64-gnu' },
-  { architecture: lambda.Architecture.X86_64, pkg: '@resvg/resvg-js-linux-x64-gnu' },
-];
-
-export function pipelineArchitecture(isInstalled: (pkg: string) => boolean = (pkg) => existsSync(join(REPO_ROOT, 'node_modules', pkg, 'package.json'))): lambda.Architecture {
-  const found = NATIVE_BINARIES.find((b) => isInstalled(b.pkg));
-  if (!found)
-    throw new SettingsError(
-      `the Lambda bundle needs a Linux build of @resvg/resvg-js and none is installed (${NATIVE_BINARIES.map((b) => b.pkg).join(', ')}): ` +
-        'synthesise on Linux, or install one with `npm install --no-save --force <package>`',
-    );
-  return found.architecture;
-}
+export const ARCHITECTURE = lambda.Architecture.ARM_64;
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -127,7 +111,7 @@ export class Compute extends Construct {
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       description: 'tailwatch: cohort retention and CLV report, one run per schedule tick',
       runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: pipelineArchitecture(),
+      architecture: ARCHITECTURE,
       memorySize: MEMORY_MB,
       timeout: TIMEOUT,
       reservedConcurrentExecutions: RESERVED_CONCURRENCY,
@@ -147,8 +131,6 @@ export class Compute extends Construct {
         tsconfig: join(REPO_ROOT, 'infra', 'tsconfig.bundle.json'),
         target: 'node22',
         mainFields: ['module', 'main'],
-        // Native addons (resvg) are copied beside the bundle and required from there.
-        loader: { '.node': 'copy' },
         // The Node.js 22 runtime provides the AWS SDK v3.
         externalModules: ['@aws-sdk/*'],
         minify: true,

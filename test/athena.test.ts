@@ -228,6 +228,8 @@ const EDGE_ROWS: string[][] = [
   ['B2', 'c4', '2024-05-02', '1', '0', '', 'EUR', 'east'], // a $0 purchase is a purchase
   ['B3', 'c5', '2024-04-03', '1', '-9.99', '', 'EUR', 'south'],
   ['B4', 'c5', '2024-04-05', '1', '-5', '', 'EUR', 'west'],
+  ['B6', 'c9', '2024-03-01', '1', '-4', '', 'EUR', 'west'], // an earlier refund elsewhere: the purchase's region counts
+  ['B7', 'c9', '2024-03-05', '1', '9', '', 'EUR', 'east'],
   // exact duplicates (dropped) and equal-looking rows without an order id (two purchases: 2 x 5 and 5 x 2)
   ['B5', 'c6', '2024-04-07', '1', '15', '5', 'EUR', 'north'],
   ['B5', 'c6', '2024-04-07', '1', '15', '5', 'EUR', 'north'],
@@ -301,6 +303,8 @@ describe('SQL row rules == streaming row rules', () => {
     expect(r.reduced.s.firstDay[c2]).toBe(isoToDay('2023-12-31'));
     const c6 = r.reduced.s.ids.indexOf('c6');
     expect(r.reduced.s.orders[c6]).toBe(3); // B5 once, and two purchases without an order id
+    const c9 = r.reduced.s.ids.indexOf('c9');
+    expect(r.reduced.s.dimValues[0][r.reduced.s.dims[c9]]).toBe('east');
   });
 
   it('with an as-of date: later rows are ignored (duplicates among them too), as in the streaming path', async () => {

@@ -130,7 +130,7 @@ describe('faults: the run fails clearly, the previous partition is intact, a re-
     let staged = 0;
     s3Proxy.onRequest = async (r) => {
       if (r.method === 'PUT' && r.path.includes('/_staging/') && ++staged === 4) await emu.current.stopS3();
-      return 'forward';
+      return 'forward' as const;
     };
     const err = await failingRun(request());
     expect(err.name).toBe('RunFailedError');
@@ -158,7 +158,7 @@ describe('faults: the run fails clearly, the previous partition is intact, a re-
     let copies = 0;
     s3Proxy.onRequest = async (r) => {
       if (r.method === 'PUT' && r.headers['x-amz-copy-source'] && ++copies === 3) await emu.current.stopS3();
-      return 'forward';
+      return 'forward' as const;
     };
     const err = await failingRun(request());
     expect(err.message).toMatch(new RegExp(`^could not publish outputs to s3://${outputsBucket}/tailwatch/: S3 CopyObject `));

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../infra/app.js';
 import { cdkJsonContext } from '../infra/synth.js';
 import { parseConfig } from '../lib/config.js';
-import { assetCopyCommands, checkEnvironmentSize, pipelineArchitecture } from '../infra/compute.js';
+import { assetCopyCommands, checkEnvironmentSize } from '../infra/compute.js';
 import { exportColumnName, exportTableSpec } from '../infra/export-table.js';
 import { flattenCfn } from '../infra/nag.js';
 import { readSettings, SettingsError } from '../infra/settings.js';
@@ -146,11 +146,6 @@ describe('compute helpers', () => {
     ]);
   });
 
-  it('picks arm64 when its native chart binary is installed, else x86_64, else fails synth', () => {
-    expect(pipelineArchitecture((p) => p.includes('arm64')).name).toBe('arm64');
-    expect(pipelineArchitecture((p) => p.includes('x64')).name).toBe('x86_64');
-    expect(() => pipelineArchitecture(() => false)).toThrow(/needs a Linux build of @resvg\/resvg-js/);
-  });
 
   it('refuses an environment over the 4 KB Lambda limit, naming CONFIG_JSON', () => {
     expect(() => checkEnvironmentSize({ CONFIG_JSON: 'x'.repeat(3000) })).not.toThrow();

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
+import { readFileSync } from 'node:fs';
+import { Resvg } from '@resvg/resvg-wasm';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -18,7 +19,7 @@ import {
   toCsv,
 } from '../lib/report/index.js';
 import { RUNTIME_ASSETS } from '../lib/report/assets.js';
-import { chartAlt, fontFiles, lineChartSvg, niceTicks, OKABE_ITO } from '../lib/report/charts.js';
+import { chartAlt, fontFiles, lineChartSvg, niceTicks, OKABE_ITO, svgToPng } from '../lib/report/charts.js';
 import { cohortCurves, heatmap, longTail, NO_LOSS_LINE } from '../lib/report/content.js';
 import { formatters, headerSafe } from '../lib/report/format.js';
 import { heatColor } from '../lib/report/html.js';
@@ -233,11 +234,13 @@ describe('numbers behind the pictures', () => {
 });
 
 describe('charts', () => {
-  it('the bundled font is found, listed as a runtime asset, and renders text without system fonts', () => {
+  it('the bundled font is found, listed as a runtime asset, and renders text without system fonts', async () => {
     for (const a of RUNTIME_ASSETS) expect(existsSync(a), a).toBe(true);
+    await svgToPng('<svg xmlns="http://www.w3.org/2000/svg" width="2" height="2"/>'); // initialises the wasm renderer
+    const fontBuffers = fontFiles().map((f) => new Uint8Array(readFileSync(f)));
     for (const f of fontFiles()) expect(RUNTIME_ASSETS.some((a) => f.endsWith(a))).toBe(true);
     const dark = (svg: string) => {
-      const px = new Resvg(svg, { font: { loadSystemFonts: false, fontFiles: fontFiles(), defaultFontFamily: 'DejaVu Sans' } }).render().pixels;
+      const px = new Resvg(svg, { font: { fontBuffers, defaultFontFamily: 'DejaVu Sans' } }).render().pixels;
       let n = 0;
       for (let i = 3; i < px.length; i += 4) if (px[i] > 128) n++;
       return n;

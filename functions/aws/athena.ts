@@ -95,6 +95,8 @@ export async function runAthenaReduction(client: AthenaLike, opts: AthenaReducti
   const now = opts.now ?? Date.now;
   const deadline = now() + (opts.timeoutMs ?? 13 * 60_000);
   const started: string[] = [];
+  /** Set when one query failed: the other's poll loop ends instead of waiting on for nothing. */
+  let abandoned = false;
   const start = async (what: string, sql: string): Promise<string> => {
     let out: StartQueryExecutionCommandOutput;
     try {
@@ -121,6 +123,7 @@ export async function runAthenaReduction(client: AthenaLike, opts: AthenaReducti
     const max = opts.pollMs?.max ?? 5000;
     const sleep = opts.sleep ?? sleepReal;
     for (;;) {
+      if (abandoned) throw new AthenaQueryError(`Athena ${what} query ${id} abandoned: the other query failed`, id, undefined);
       const out = (await client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))) as GetQueryExecutionCommandOutput;
       const q = out.QueryExecution;
       const state = q?.Status?.State;
@@ -144,6 +147,7 @@ export async function runAthenaReduction(client: AthenaLike, opts: AthenaReducti
     const rows = await readResults(client, accountingId);
     return { reducedPrefix, accounting: rowAccounting(rows), queries: { reduction, accounting: accountingStats } };
   } catch (e) {
+    abandoned = true;
     // Do not leave the other query scanning (and billing) after a failure: stopping a finished one is a no-op.
     await Promise.all(started.map((id) => client.send(new StopQueryExecutionCommand({ QueryExecutionId: id })).catch(() => undefined)));
     throw e;

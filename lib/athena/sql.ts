@@ -73,7 +73,7 @@ const NUMBER_RE = '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$';
 
 /** lib/dates.ts applyTimeSuffix: [T|t| ]HH:MM[:SS[.fraction]] then Z or ±HH[[:]MM]; groups 1..8. */
 const TIME_RE = '^[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?$';
-/** The time suffix as one group (DuckDB's regexp_extract reaches group 9 at most, so it is split apart later). */
+/** The time suffix as one group (split apart by TIME_RE in a second step). */
 const TIME_SUFFIX = '([Tt ].*)?';
 
 interface DateShape {
@@ -273,17 +273,18 @@ function base(config: Config, opts: SqlOptions): Base {
   const g = (re: string, i: number) => `nullif(regexp_extract(order_date_text, ${lit(re)}, ${i}), '')`;
   const [yi, mi, di] = shape.ymd;
   const timeNames = ['t_hour', 't_minute', 't_second', 't_fraction', 'z_utc', 'z_sign', 'z_hours', 'z_minutes'];
-  const suffix = `nullif(regexp_extract(order_date_text, ${lit(shape.full)}, 4), '')`;
   const dateParts = [
     `${g(shape.prefix, yi)} AS d_year`,
     `${g(shape.prefix, mi)} AS d_month`,
     `${g(shape.prefix, di)} AS d_day`,
-    shape.hasTime
-      ? `${d.regexpLike('order_date_text', shape.full)}\n      AND (${suffix} IS NULL OR ${d.regexpLike(suffix, TIME_RE)}) AS date_shaped`
-      : `${d.regexpLike('order_date_text', shape.full)} AS date_shaped`,
-    ...timeNames.map((name, k) =>
-      shape.hasTime ? `nullif(regexp_extract(${suffix}, ${lit(TIME_RE)}, ${k + 1}), '') AS ${name}` : `CAST(NULL AS VARCHAR) AS ${name}`,
-    ),
+    `${d.regexpLike('order_date_text', shape.full)} AS date_form_ok`,
+    shape.hasTime ? `${g(shape.full, 4)} AS time_text` : 'CAST(NULL AS VARCHAR) AS time_text',
+  ];
+  // 2b. The time and offset after the date, split apart (DuckDB's regexp_extract reaches group 9 at most).
+  const t = (i: number) => `nullif(regexp_extract(time_text, ${lit(TIME_RE)}, ${i}), '')`;
+  const timeParts = [
+    `date_form_ok AND (time_text IS NULL OR ${d.regexpLike('time_text', TIME_RE)}) AS date_shaped`,
+    ...timeNames.map((name, k) => (shape.hasTime ? `${t(k + 1)} AS ${name}` : `CAST(NULL AS VARCHAR) AS ${name}`)),
   ];
 
   // 3. The local date (year 0 and impossible days are NULL) and whether the time and offset are in range.
@@ -350,7 +351,8 @@ function base(config: Config, opts: SqlOptions): Base {
   const ctes = [
     `-- 1. The mapped columns as text, trimmed as the streaming ingest trims them.\nsrc AS (\n  SELECT\n    ${srcCols.join(',\n    ')}\n  FROM ${opts.table} AS export\n)`,
     `-- 2. Order date parts (input.dateFormat "${fmt}").\ndate_parts AS (\n  SELECT src.*,\n    ${dateParts.join(',\n    ')}\n  FROM src\n)`,
-    `-- 3. The calendar date written, and whether time and offset are in range.\ndates AS (\n  SELECT date_parts.*,\n    ${dates.join(',\n    ')}\n  FROM date_parts\n)`,
+    `-- 2b. Time of day and offset (regular expression groups 1..8).\ntime_parts AS (\n  SELECT date_parts.*,\n    ${timeParts.join(',\n    ')}\n  FROM date_parts\n)`,
+    `-- 3. The calendar date written, and whether time and offset are in range.\ndates AS (\n  SELECT time_parts.*,\n    ${dates.join(',\n    ')}\n  FROM time_parts\n)`,
     `-- 4. The order day in ${tz} and the numbers (NULL where the text is not one).\nparsed AS (\n  SELECT dates.*,\n    ${parsed.join(',\n    ')}\n  FROM dates\n)`,
     `-- 5. The first rule each row breaks (NULL = valid), and its margin (margin, or amount - cost).\nchecked AS (\n  SELECT parsed.*,\n    ${checkedCols.join(',\n    ')}\n  FROM parsed\n)`,
   ];

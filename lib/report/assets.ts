@@ -7,4 +7,6 @@ export const RUNTIME_ASSETS: string[] = [
   'lib/report/fonts/DejaVuSansCondensed.ttf',
   'lib/report/fonts/DejaVuSansCondensed-Bold.ttf',
   'lib/report/fonts/LICENSE-DejaVu.txt',
+  // resvg as WebAssembly (charts.ts): the same file on x86_64 and arm64
+  'node_modules/@resvg/resvg-wasm/index_bg.wasm',
 ];

@@ -5,10 +5,10 @@
  * Design"), and every series also differs by dash pattern and marker shape, so the chart
  * still reads in grey scale or with any colour-vision deficiency.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderAsync } from '@resvg/resvg-js';
+import { initWasm, Resvg } from '@resvg/resvg-wasm';
 import { escapeHtml } from './format.js';
 
 /** Okabe-Ito, strongest contrast first; vermillion for the long tail (index 0). */
@@ -32,8 +32,7 @@ let fontCache: string[] | null = null;
  * under the Lambda task root / the working directory (the CDK stack copies RUNTIME_ASSETS there;
  * a bundled handler's import.meta.url no longer points into lib/).
  */
-export function fontFiles(): string[] {
-  if (fontCache) return fontCache;
+function assetRoots(): string[] {
   const roots: string[] = [];
   if (process.env.TAILWATCH_ASSET_ROOT) roots.push(process.env.TAILWATCH_ASSET_ROOT);
   if (process.env.LAMBDA_TASK_ROOT) roots.push(process.env.LAMBDA_TASK_ROOT);
@@ -44,11 +43,32 @@ export function fontFiles(): string[] {
     // import.meta.url is not a file URL in some bundles: fall through to cwd.
   }
   roots.push(process.cwd());
+  return roots;
+}
+
+export function fontFiles(): string[] {
+  if (fontCache) return fontCache;
+  const roots = assetRoots();
   for (const root of roots) {
     const files = FONT_FILES.map((f) => join(root, f));
     if (files.every((f) => existsSync(f))) return (fontCache = files);
   }
   throw new ReportFontError(`report font not found: looked for ${FONT_FILES[0]} under ${roots.join(', ')}`);
+}
+
+/** resvg compiled to WebAssembly: one build for x86_64 and arm64 Lambdas (no native addon). */
+export const RESVG_WASM = 'node_modules/@resvg/resvg-wasm/index_bg.wasm';
+let wasmReady: Promise<void> | null = null;
+let fontBuffers: Uint8Array[] | null = null;
+
+function initResvg(): Promise<void> {
+  if (!wasmReady) {
+    const roots = assetRoots();
+    const file = roots.map((r) => join(r, RESVG_WASM)).find((f) => existsSync(f));
+    if (!file) throw new ReportFontError(`chart renderer not found: looked for ${RESVG_WASM} under ${roots.join(', ')}`);
+    wasmReady = initWasm(readFileSync(file));
+  }
+  return wasmReady;
 }
 
 export interface ChartPoint {
@@ -229,13 +249,18 @@ export function lineChartSvg(spec: LineChartSpec): string {
 
 /** Rasterise an SVG with the bundled font only (no system fonts: Lambda has none). */
 export async function svgToPng(svg: string): Promise<Uint8Array> {
-  const img = await renderAsync(svg, {
-    font: { loadSystemFonts: false, fontFiles: fontFiles(), defaultFontFamily: FONT_FAMILY, sansSerifFamily: FONT_FAMILY },
+  await initResvg();
+  fontBuffers ??= fontFiles().map((f) => new Uint8Array(readFileSync(f)));
+  const resvg = new Resvg(svg, {
+    font: { fontBuffers, defaultFontFamily: FONT_FAMILY, sansSerifFamily: FONT_FAMILY },
     fitTo: { mode: 'width', value: CHART_WIDTH * SCALE },
     background: '#ffffff',
-    logLevel: 'off',
   });
-  return new Uint8Array(img.asPng());
+  try {
+    return new Uint8Array(resvg.render().asPng());
+  } finally {
+    resvg.free();
+  }
 }
 
 /** Alt text: what the chart shows, series by series, first and last value. */

@@ -99,7 +99,7 @@ async function both(files: InputFile[], table: string, raw: ConfigInput, asOf?: 
   const out = join(dir, `reduced-${Math.random().toString(36).slice(2)}.parquet`);
   await conn.run(`COPY (${sql}) TO ${sqlPath(out)} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
   const [{ n }] = await query(`SELECT count(*) AS n FROM read_parquet(${sqlPath(out)})`);
-  const reduced = await runCore([fileInput(out)], config, reducedInputConfig(config), { dedupe: false, asOf });
+  const reduced = await runCore([fileInput(out)], config, reducedInputConfig(config), { asOf }); // its dedupe: 'never'
   const accounting = rowAccounting(await query(buildRejectCountSql(config, { table, dialect: 'duckdb', asOfDay })));
   return { streaming, reduced, reducedRows: Number(n), accounting, parquetBytes: readFileSync(out).byteLength };
 }
@@ -312,6 +312,17 @@ describe('SQL row rules == streaming row rules', () => {
     const r = await both([file], csvTable(path, EDGE_HEADER), EDGE_CONFIG, '2024-12-31');
     expectSameEverything(r);
     expect(r.accounting.rows.ignored).toBe(2);
+  });
+
+  it('input.dedupe "never" keeps the repeats, "always" drops them without an order id too', async () => {
+    const { file, path } = edgeFile('edge-dedupe.csv', EDGE_HEADER, EDGE_ROWS);
+    const never = await both([file], csvTable(path, EDGE_HEADER), { ...EDGE_CONFIG, input: { ...EDGE_CONFIG.input, dedupe: 'never' } });
+    expectSameEverything(never);
+    expect(never.accounting.rows.duplicates).toBe(0);
+    const noOrderId = { ...EDGE_CONFIG.input!, columns: { ...EDGE_CONFIG.input!.columns!, orderId: null }, dedupe: 'always' as const };
+    const always = await both([file], csvTable(path, EDGE_HEADER), { ...EDGE_CONFIG, input: noOrderId });
+    expectSameEverything(always);
+    expect(always.accounting.rows.duplicates).toBe(4);
   });
 
   it('dd/MM/yyyy with times, amount column, margin column, no order id (no de-duplication), two dimensions', async () => {

@@ -15,8 +15,8 @@
  *    (equal to config.currency) -> margin or cost (an empty one is "no margin"). Rejected rows are
  *    counted by reason by `buildRejectCountSql`, with the same (normalised) reason texts.
  * 2. Rows after the as-of day are ignored (counted apart), as the streaming path does.
- * 3. De-duplication, only when an orderId column is mapped (as the streaming path: without an order
- *    id two equal rows are as likely two purchases): DISTINCT over the parsed mapped fields.
+ * 3. De-duplication as input.dedupe says ("auto": only when an orderId column is mapped, as without an
+ *    order id two equal rows are as likely two purchases): DISTINCT over the parsed mapped fields.
  * 4. Reduction: one row per (customer, local order day, order id, purchase or refund) with the sums of
  *    amount and margin. The core counts distinct order ids per customer among purchases, sums value
  *    per (customer, day) and calls a day a purchase day when any row of it has amount >= 0, so these
@@ -31,9 +31,9 @@
  *    the files. Identical to the streaming path unless one customer's first purchase day has rows with
  *    different dimension values (then the streaming path keeps the first in file order).
  *
- * Reading the result: `reducedInputConfig(config)` is the `input` section for the UNLOADed files; read
- * them with ingest option `dedupe: false` (they are distinct already; two purchases without an order id
- * can look equal once reduced). Sums are DOUBLE, like the streaming path's, but added in another order:
+ * Reading the result: `reducedInputConfig(config)` is the `input` section for the UNLOADed files (with
+ * dedupe "never": they are distinct already, and two purchases without an order id can look equal once
+ * reduced). Sums are DOUBLE, like the streaming path's, but added in another order:
  * equal to about 1e-9 relative, not bit for bit.
  *
  * Not covered (the export's Glue table is CSV as text, see infra/export-table.ts): typed Parquet columns
@@ -199,6 +199,8 @@ export function reducedInputConfig(config: Config): Config['input'] {
     dateFormat: 'iso',
     // UNLOAD names its files without an extension
     extensions: [],
+    // the reduced rows are distinct already, and two purchases without an order id may look equal once reduced
+    dedupe: 'never',
   };
 }
 
@@ -357,7 +359,9 @@ function base(config: Config, opts: SqlOptions): Base {
     `-- 5. The first rule each row breaks (NULL = valid), and its margin (margin, or amount - cost).\nchecked AS (\n  SELECT parsed.*,\n    ${checkedCols.join(',\n    ')}\n  FROM parsed\n)`,
   ];
   const afterAsOf = opts.asOfDay !== undefined ? `order_day > ${dateLiteral(opts.asOfDay)}` : null;
-  return { d, m, config, ctes, afterAsOf, dimCols, dedupe: m.orderId !== null };
+  // as lib/ingest: input.dedupe "auto" de-duplicates only when an order id is mapped
+  const dedupe = config.input.dedupe === 'auto' ? m.orderId !== null : config.input.dedupe === 'always';
+  return { d, m, config, ctes, afterAsOf, dimCols, dedupe };
 }
 
 function dateLiteral(day: number): string {
@@ -392,8 +396,8 @@ export function buildReductionSql(config: Config, opts: SqlOptions): string {
   ];
   const where = ['reject_key IS NULL', ...(b.afterAsOf ? [`NOT (${b.afterAsOf})`] : [])].join(' AND ');
   const valid = b.dedupe
-    ? `-- 6. Valid rows up to the as-of day, each distinct row once (a duplicate is the same row exported twice:\n--    every parsed mapped field equal; only decidable with an order id, as in lib/ingest).\nvalid AS (\n  SELECT DISTINCT ${fields.join(', ')}\n  FROM checked\n  WHERE ${where}\n)`
-    : `-- 6. Valid rows up to the as-of day (no order id: equal rows are separate purchases, none is dropped).\nvalid AS (\n  SELECT ${fields.join(', ')}\n  FROM checked\n  WHERE ${where}\n)`;
+    ? `-- 6. Valid rows up to the as-of day, each distinct row once (a duplicate is the same row exported twice:\n--    every parsed mapped field equal; input.dedupe, as in lib/ingest).\nvalid AS (\n  SELECT DISTINCT ${fields.join(', ')}\n  FROM checked\n  WHERE ${where}\n)`
+    : `-- 6. Valid rows up to the as-of day (no de-duplication: equal rows are separate purchases, none is dropped).\nvalid AS (\n  SELECT ${fields.join(', ')}\n  FROM checked\n  WHERE ${where}\n)`;
   const pick = `PARTITION BY customer_id ORDER BY CASE WHEN amount >= 0 THEN 0 ELSE 1 END, order_day${dimCols.map((c) => `, ${c}`).join('')}`;
   const ranked =
     `-- 7. Per customer: the dimension values of the first purchase (earliest day, then smallest values; refund-only\n` +
@@ -491,7 +495,7 @@ export function buildRejectCountSql(config: Config, opts: SqlOptions): string {
     rowKey.map((k) => `    CASE WHEN reject_key IS NULL THEN ${k} END AS k_${k}`).join(',\n') +
     `\n  FROM checked\n)`;
   const grouped =
-    `-- 7. ${b.dedupe ? 'Equal valid rows together (a group of n rows holds n - 1 duplicates); rejects by reason.' : 'No order id: no row is a duplicate; rows by outcome and reason.'}\n` +
+    `-- 7. ${b.dedupe ? 'Equal valid rows together (a group of n rows holds n - 1 duplicates); rejects by reason.' : 'No de-duplication: no row is a duplicate; rows by outcome and reason.'}\n` +
     `grouped AS (\n  SELECT outcome, reason, column_name, min(example) AS example, count(*) AS n\n  FROM classified\n` +
     `  GROUP BY outcome, reason, column_name${b.dedupe ? rowKey.map((k) => `, k_${k}`).join('') : ''}\n)`;
   const select =

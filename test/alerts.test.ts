@@ -26,10 +26,12 @@ function noNaN(rows: object[]) {
 /** Cohorts with exact rates: `base` cohorts at baseRate then `cur` cohorts at curRate, all of size n. */
 function cohortFixture(o: { tier: string; segment: string; baseRate: number; curRate: number; n: number; value: number; base?: number; cur?: number; start?: string }): CohortRow[] {
   const rows: CohortRow[] = [];
-  const nb = o.base ?? 4;
+  // 7 baseline-rate cohorts from 2022-10: the detector keeps only those observed at age 3 before the
+  // recent cohorts were acquired (2022-10..2023-01); 2023-02..04 are seen at age 3 in May-Jul 2023.
+  const nb = o.base ?? 7;
   const nc = o.cur ?? 3;
   for (let i = 0; i < nb + nc; i++) {
-    const start = addPeriods(o.start ?? '2023-01-01', i, 'month');
+    const start = addPeriods(o.start ?? '2022-10-01', i, 'month');
     const x = Math.round((i < nb ? o.baseRate : o.curRate) * o.n);
     const common = { cohort: start.slice(0, 7), cohort_start: start, tier: o.tier, segment: o.segment, customers: o.n, partial: false };
     rows.push({ ...common, period: 0, active_customers: o.n, retention: 1, revenue: o.n * 50, revenue_retention: 1, cumulative_revenue_per_customer: 50 });
@@ -37,7 +39,7 @@ function cohortFixture(o: { tier: string; segment: string; baseRate: number; cur
   }
   return rows;
 }
-// 7 cohorts 2023-01..2023-07: age 3 of 2023-07 is 2023-10, complete once 2023-11-01 has begun.
+// cohorts 2022-10..2023-07: age 3 of 2023-07 is 2023-10, complete once 2023-11-01 has begun.
 const AS_OF = '2023-11-05';
 
 describe('retention decline', () => {
@@ -116,7 +118,7 @@ describe('money at risk, by hand', () => {
     expect(a.change).toBeCloseTo(-0.1, 12);
     expect(a.relative_change).toBeCloseTo(-1 / 3, 12);
     expect(a.q_value).toBe(a.p_value); // a family of one
-    expect(a.baseline_window).toBe('cohorts 2023-01..2023-04 (4 cohorts) at age 3');
+    expect(a.baseline_window).toBe('cohorts 2022-10..2023-01 (4 cohorts) at age 3');
     expect(a.current_window).toBe('cohorts 2023-05..2023-07 (3 cohorts) at age 3');
   });
 

@@ -8,6 +8,13 @@ import { sendOnce, type SendOutcome } from '../lib/delivery.js';
 import { isUserError, RunFailedError } from '../lib/errors.js';
 import { runPipeline, type ProgressEvent, type RunResult } from '../lib/pipeline.js';
 import { buildFailureNotice } from '../lib/report/index.js';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { z } from 'zod';
+import type { RowAccounting } from '../lib/athena/index.js';
+import { isoToDay } from '../lib/dates.js';
+import type { InputFile } from '../lib/storage.js';
+import { runAthenaReduction } from './aws/athena.js';
+import { baseClientConfig, isS3Uri } from './aws/s3.js';
 import { makeSesClient, sendRawEmail } from './aws/ses.js';
 import { inputsFor, storageFor } from './io.js';
 
@@ -36,8 +43,11 @@ export async function runAndDeliver(req: RunRequest): Promise<RunResponse> {
   const { config } = req;
   try {
     const out = storageFor(req.out, env);
-    const inputs = await inputsFor(req.input, env, config.input.extensions);
-    const result = await runPipeline({ inputs, out, config, asOf: req.asOf, onProgress: req.onProgress });
+    const { inputs, reduced } =
+      config.engine === 'athena'
+        ? await athenaInputs(req, env)
+        : { inputs: await inputsFor(req.input, env, config.input.extensions), reduced: undefined };
+    const result = await runPipeline({ inputs, out, config, asOf: req.asOf, onProgress: req.onProgress, reduced });
     if (!req.send) return { result, delivery: { status: 'not requested' } };
     const ses = makeSesClient(env);
     const delivery = await sendOnce(out, result.runDate, result.manifest.runId, () =>
@@ -53,6 +63,43 @@ export async function runAndDeliver(req: RunRequest): Promise<RunResponse> {
   }
 }
 
+const athenaClientConfig = (env: Env) => baseClientConfig(env, env.AWS_ENDPOINT_URL_ATHENA || env.AWS_ENDPOINT_URL || undefined);
+
+const athenaEnv = z.object({
+  ATHENA_WORKGROUP: z.string().min(1),
+  GLUE_DATABASE: z.string().min(1),
+  EXPORT_TABLE: z.string().min(1),
+  EXPORT_COLUMN_NAMES: z.string().default('{}'),
+});
+
+/**
+ * Engine "athena": the only pass over all rows runs as SQL on Athena over the export's Glue
+ * table (UNLOADed as Parquet under the output's _staging/ prefix); the pipeline reads that
+ * reduction with the same core. Needs the stack's environment (workgroup, database, table).
+ */
+async function athenaInputs(req: RunRequest, env: Env): Promise<{ inputs: InputFile[]; reduced: { accounting: RowAccounting } }> {
+  const parsed = athenaEnv.safeParse(env);
+  if (!parsed.success)
+    throw new RunFailedError(
+      `config engine "athena" needs ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')} in the environment (the CDK stack sets them); use engine "lambda" to read the files directly`,
+      'input',
+    );
+  if (!isS3Uri(req.out)) throw new RunFailedError('config engine "athena" writes its reduction to S3: --out must be an s3:// location', 'input');
+  const e = parsed.data;
+  const asOfDay = req.asOf ? isoToDay(req.asOf) ?? undefined : undefined;
+  const { reducedPrefix, accounting } = await runAthenaReduction(new AthenaClient(athenaClientConfig(env)), {
+    workgroup: e.ATHENA_WORKGROUP,
+    database: e.GLUE_DATABASE,
+    table: e.EXPORT_TABLE,
+    outputS3Uri: `${req.out.replace(/\/+$/, '')}/_staging/athena/`,
+    config: req.config,
+    asOfDay,
+    columnNames: JSON.parse(e.EXPORT_COLUMN_NAMES) as Record<string, string>,
+  });
+  req.onProgress?.({ stage: 'athena', message: `export reduced by Athena: ${accounting.rows.read} rows read` });
+  return { inputs: await inputsFor(reducedPrefix, env, []), reduced: { accounting } };
+}
+
 /** Failure notice to config.report.operators; a failure to notify never hides the original error. */
 async function notifyOperators(e: unknown, req: RunRequest, env: Env): Promise<void> {
   const operators = req.config.report.operators;
@@ -62,12 +109,12 @@ async function notifyOperators(e: unknown, req: RunRequest, env: Env): Promise<v
   try {
     const notice = await buildFailureNotice({
       // A run that got as far as reading its data knows its date (lib/pipeline.ts attaches it).
-      runDate: req.asOf ?? (e as { runDate?: string }).runDate ?? new Date().toISOString().slice(0, 10),
+      runDate: req.asOf ?? (e instanceof RunFailedError ? e.runDate : undefined) ?? new Date().toISOString().slice(0, 10),
       reason: err.message,
       stage,
       details: [
         ...(e instanceof RunFailedError ? e.details : []),
-        ...((e as { record?: string }).record ? [`failure record: ${req.out.replace(/\/?$/, '/')}${(e as { record?: string }).record}`] : []),
+        ...(e instanceof RunFailedError && e.record ? [`failure record: ${req.out.replace(/\/?$/, '/')}${e.record}`] : []),
       ],
       from: req.config.report.from,
       to: operators,

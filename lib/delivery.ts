@@ -38,6 +38,8 @@ export async function sendOnce(
     const bytes = await out.get(key);
     const marker = bytes ? sentSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes))) : null;
     const m = marker?.success ? marker.data : null;
+    // A retried run re-published the manifest: it records the message already sent for its date.
+    if (m?.state === 'sent' && m.messageId) await recordInManifest(out, runDate, runId, m.messageId, m.at);
     return {
       status: 'skipped',
       messageId: m?.messageId ?? null,
@@ -55,15 +57,18 @@ export async function sendOnce(
   }
   const sentAt = now().toISOString();
   await out.put(key, JSON.stringify({ runId, state: 'sent', messageId, at: sentAt } satisfies SentMarker), 'application/json');
+  await recordInManifest(out, runDate, runId, messageId, sentAt);
+  return { status: 'sent', messageId };
+}
+
+/** Writes the sent message's id into this run's manifest (if the manifest is still this run's). */
+async function recordInManifest(out: Storage, runDate: string, runId: string, messageId: string, sentAt: string): Promise<void> {
   const mkey = layout.run(runDate, 'manifest.json');
   const mbytes = await out.get(mkey);
-  if (mbytes) {
-    const manifest = parseManifest(mbytes, mkey);
-    if (manifest.runId === runId && manifest.email) {
-      manifest.email.messageId = messageId;
-      manifest.email.sentAt = sentAt;
-      await out.put(mkey, JSON.stringify(manifest, null, 2), 'application/json');
-    }
-  }
-  return { status: 'sent', messageId };
+  if (!mbytes) return;
+  const manifest = parseManifest(mbytes, mkey);
+  if (manifest.runId !== runId || !manifest.email) return;
+  manifest.email.messageId = messageId;
+  manifest.email.sentAt = sentAt;
+  await out.put(mkey, JSON.stringify(manifest, null, 2), 'application/json');
 }

@@ -8,10 +8,20 @@ export class RunFailedError extends Error {
   override name = 'RunFailedError';
   constructor(
     message: string,
-    readonly stage: 'input' | 'data quality' | 'compute' | 'outputs' | 'delivery',
+    readonly stage: 'input' | 'data quality' | 'compute' | 'outputs' | 'delivery' | 'publish',
     readonly details: string[] = [],
+    /** The run date the failure concerns (the data's as-of date), and where its failure record is. */
+    readonly where: { runDate?: string; record?: string } = {},
   ) {
     super(message);
+  }
+
+  get runDate(): string | undefined {
+    return this.where.runDate;
+  }
+
+  get record(): string | undefined {
+    return this.where.record;
   }
 }
 

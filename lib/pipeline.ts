@@ -14,11 +14,12 @@ import { periodRows } from './crr.js';
 import { dayToIso, isoToDay } from './dates.js';
 import { RunFailedError } from './errors.js';
 import { ingest, rejectsCsv, type Reject } from './ingest/index.js';
+import { normalizeRejectReason, reducedInputConfig, type RowAccounting } from './athena/index.js';
 import type { Manifest } from './manifest.js';
 import { fitModels } from './models/index.js';
 import { detectValueLoss } from './alerts/index.js';
 import { renderReport, buildReportEmail, resolveImages, pngDataUrl } from './report/index.js';
-import { encodeParquet, decodeParquet } from './outputs/parquet.js';
+import { encodeParquet, encodeParquetColumns, decodeParquet, type ColumnValues } from './outputs/parquet.js';
 import { alertsTable, cohortsTable, customersTable, dimensionColumnName, layout, periodsTable, segmentsTable, trendsTable, type Row, type TableDef } from './outputs/schema.js';
 import { trendRows, asRows as asTrendRows } from './trends.js';
 import { publish, type StagedFile } from './outputs/publish.js';
@@ -45,6 +46,11 @@ export interface RunOptions {
   /** YYYY-MM-DD; default: the latest order date in the input. */
   asOf?: string;
   onProgress?: (e: ProgressEvent) => void;
+  /**
+   * Engine "athena": the inputs are the export's reduction by SQL (lib/athena), read with the
+   * reduced rows' mapping; the row accounting of the raw export comes from the SQL too.
+   */
+  reduced?: { accounting: RowAccounting };
   /** Where analysts find the tables, for the report (default: out.location). */
   tablesLocation?: string;
   now?: () => Date;
@@ -94,18 +100,22 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   if (opts.asOf !== undefined && (asOfOption === undefined || asOfOption === null || Number.isNaN(asOfOption)))
     throw new RunFailedError(`--as-of "${opts.asOf}" is not a date (YYYY-MM-DD)`, 'input');
   progress({ stage: 'ingest', message: `reading ${opts.inputs.length} file(s)` });
-  const ing = await ingest(opts.inputs, config, {
+  const ingestConfig = opts.reduced ? { ...config, input: reducedInputConfig(config) } : config;
+  const ingested = await ingest(opts.inputs, ingestConfig, {
     asOfDay: asOfOption ?? undefined,
     onRow: (r) => acc.add(r),
     onReject: (r) => rejects.push(r),
     onProgress: (p) => progress({ stage: 'ingest', message: `${p.file}`, rows: p.rows, bytes: p.bytes }),
   });
   lap('ingest');
-  const rejectReasons: Record<string, number> = {};
+  // With engine "athena" the raw rows were counted by SQL; the reduced rows are all valid.
+  const ing = opts.reduced ? { ...ingested, rows: opts.reduced.accounting.rows } : ingested;
+  let rejectReasons: Record<string, number> = {};
   for (const r of rejects) {
-    const reason = r.reason.replace(/"[^"]*"/g, '"…"');
+    const reason = normalizeRejectReason(r.reason);
     rejectReasons[reason] = (rejectReasons[reason] ?? 0) + 1;
   }
+  if (opts.reduced) rejectReasons = opts.reduced.accounting.rejectReasons;
 
   const asOfDay = asOfOption ?? ing.maxDay;
   const runDate = asOfDay !== null && asOfDay !== undefined ? dayToIso(asOfDay) : startedAt.toISOString().slice(0, 10);
@@ -119,7 +129,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       'application/json',
     );
     // The run date travels with the error so the operators' notice names the data's date, not today's.
-    return Object.assign(new RunFailedError(message, stage, details), { runDate, record: `${prefix}failure.json` });
+    return new RunFailedError(message, stage, details, { runDate, record: `${prefix}failure.json` });
   };
   if (ing.rows.accepted === 0 || asOfDay === null || asOfDay === undefined)
     throw await fail(`no valid sales rows in ${opts.inputs.length} input file(s) (${ing.rows.read} rows read, ${ing.rows.rejected} rejected)`, 'data quality');
@@ -218,7 +228,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     stage(layout.table(def.name, runDate), await encodeParquet(def, rows), 'application/vnd.apache.parquet', n);
   try {
     const custDef = customersTable(dims);
-    await table(custDef, customerRows(s, tiers, dims, model, config.cohort.period), s.n);
+    const custBytes = encodeParquetColumns(custDef, customerColumns(s, tiers, dims, model, config.cohort.period), s.n);
+    await stage(layout.table('customers', runDate), custBytes, 'application/vnd.apache.parquet', s.n);
     await table(cohortsTable, cohorts as unknown as Row[], cohorts.length);
     await table(segmentsTable, segments as unknown as Row[], segments.length);
     await table(periodsTable, periods as unknown as Row[], periods.length);
@@ -233,7 +244,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     for (const img of rendered.images) await stage(layout.run(runDate, `images/${img.filename}`), img.png, 'image/png');
   } catch (e) {
     await out.delete(staged.map((f) => f.tmp)).catch(() => {});
-    throw Object.assign(new RunFailedError(`could not write outputs to ${out.location}: ${(e as Error).message}`, 'outputs'), { runDate });
+    throw new RunFailedError(`could not write outputs to ${out.location}: ${(e as Error).message}`, 'outputs', [], { runDate });
   }
   lap('outputs');
 
@@ -268,7 +279,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   try {
     await publish(out, runDate, staged, JSON.stringify(manifest, null, 2));
   } catch (e) {
-    throw Object.assign(new RunFailedError(`could not publish outputs to ${out.location}: ${(e as Error).message}`, 'outputs'), { runDate });
+    throw new RunFailedError(`could not publish outputs to ${out.location}: ${(e as Error).message}`, 'publish', [], { runDate });
   }
   lap('publish');
   manifest.timingsMs = timings;
@@ -287,36 +298,46 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   };
 }
 
-/** The `customers` table, one row at a time (never a million objects at once). */
-function* customerRows(s: CustomerSummary, tiers: Tiers, dims: (string | number)[], m: ModelOutputs, unit: PeriodUnit): Generator<Row> {
-  const dimCols = dims.map(dimensionColumnName);
-  const day = (d: number) => (d === d ? dayToIso(d) : null);
-  const num = (a: Float64Array | undefined, c: number) => (a && a[c] === a[c] ? a[c] : null);
-  for (let c = 0; c < s.n; c++) {
-    const t = tiers.tierOf[c];
-    const row: Row = {
-      customer_id: s.ids[c],
-      cohort: s.firstDay[c] === s.firstDay[c] ? periodLabel(periodIndex(s.firstDay[c], unit), unit) : null,
-      first_order_date: day(s.firstDay[c]),
-      last_order_date: day(s.lastDay[c]),
-      orders: s.orders[c],
-      purchase_days: s.purchaseDays[c],
-      revenue: round2(s.revenue[c]),
-      margin: round2(s.margin[c]),
-      first_order_value: round2(s.firstOrderValue[c]),
-      tier: t >= 0 ? tiers.names[t] : NO_TIER_NAME,
-      frequency: s.calibrated[c] ? s.frequency[c] : null,
-      recency: s.calibrated[c] ? s.recency[c] : null,
-      t: s.calibrated[c] ? s.T[c] : null,
-      zbar: s.calibrated[c] ? s.zbar[c] : null,
-      p_alive: num(m.pAlive, c),
-      expected_purchases: num(m.expectedPurchases, c),
-      expected_avg_spend: num(m.expectedAvgSpend, c),
-      predicted_clv: num(m.predictedClv, c),
-    };
-    for (let d = 0; d < dimCols.length; d++) row[dimCols[d]] = s.dimValues[d][s.dims[c * dims.length + d]] ?? null;
-    yield row;
-  }
+/** The `customers` table as columns (typed arrays turned into value lists once, no object per customer). */
+function customerColumns(s: CustomerSummary, tiers: Tiers, dims: (string | number)[], m: ModelOutputs, unit: PeriodUnit): Record<string, ColumnValues> {
+  const n = s.n;
+  const col = <T extends string | number | boolean | null>(f: (c: number) => T): T[] => {
+    const out = new Array<T>(n);
+    for (let c = 0; c < n; c++) out[c] = f(c);
+    return out;
+  };
+  const day = (d: number) => (d === d ? d : null);
+  const model = (a: Float64Array | undefined) => (a ? col((c) => (a[c] === a[c] ? a[c] : null)) : col(() => null));
+  const calibrated = (a: Float64Array) => col((c) => (s.calibrated[c] ? a[c] : null));
+  const cohortLabels = new Map<number, string>();
+  const columns: Record<string, ColumnValues> = {
+    customer_id: s.ids,
+    cohort: col((c) => {
+      if (s.firstDay[c] !== s.firstDay[c]) return null;
+      const p = periodIndex(s.firstDay[c], unit);
+      let label = cohortLabels.get(p);
+      if (label === undefined) cohortLabels.set(p, (label = periodLabel(p, unit)));
+      return label;
+    }),
+    first_order_date: col((c) => day(s.firstDay[c])),
+    last_order_date: col((c) => day(s.lastDay[c])),
+    orders: Array.from(s.orders),
+    purchase_days: Array.from(s.purchaseDays),
+    revenue: col((c) => round2(s.revenue[c])),
+    margin: col((c) => round2(s.margin[c])),
+    first_order_value: col((c) => round2(s.firstOrderValue[c])),
+    tier: col((c) => (tiers.tierOf[c] >= 0 ? tiers.names[tiers.tierOf[c]] : NO_TIER_NAME)),
+    frequency: calibrated(s.frequency),
+    recency: calibrated(s.recency),
+    t: calibrated(s.T),
+    zbar: calibrated(s.zbar),
+    p_alive: model(m.pAlive),
+    expected_purchases: model(m.expectedPurchases),
+    expected_avg_spend: model(m.expectedAvgSpend),
+    predicted_clv: model(m.predictedClv),
+  };
+  dims.forEach((d, j) => (columns[dimensionColumnName(d)] = col((c) => s.dimValues[j][s.dims[c * dims.length + j]] ?? null)));
+  return columns;
 }
 
 /** Fits BG/NBD + Gamma-Gamma on calibrated customers and scores everyone acquired; never throws. */

@@ -177,6 +177,27 @@ describe('faults: the run fails clearly, the previous partition is intact, a re-
     await out.delete(await out.list('_staging/'));
   }, 90_000);
 
+  it('a copy into place is refused mid-publish: the tables already replaced are rolled back, the date keeps the previous run byte for byte', async () => {
+    const before = await snapshot(out);
+    await clearEmails(emu.current.sesEndpoint);
+    let intoPlace = 0;
+    s3Proxy.onRequest = (r) => {
+      const source = decodeURIComponent(String(r.headers['x-amz-copy-source'] ?? ''));
+      // The third copy from staging into a table partition is denied; the roll-back's copies pass.
+      if (r.method === 'PUT' && source.includes('/_staging/') && !source.includes('/previous/') && ++intoPlace === 3)
+        return s3Error(403, 'AccessDenied', 'Access Denied');
+      return 'forward';
+    };
+    const err = await failingRun(request());
+    expect(err.message).toMatch(/^could not publish outputs to .*AccessDenied/);
+    expect((await emails()).reports).toEqual([]);
+    s3Proxy.onRequest = undefined;
+    const after = await snapshot(out);
+    expect(after).toEqual(before);
+    await rerunSucceeds(before);
+    await out.delete(await out.list('_staging/'));
+  }, 90_000);
+
   it('SES refuses the report: the error says so, the operators are told, the claim is released, a re-run sends', async () => {
     const before = await snapshot(out);
     await clearEmails(emu.current.sesEndpoint);

@@ -17,9 +17,9 @@ let dir: string;
 let first: RunResult;
 let db: Awaited<ReturnType<typeof duck>>;
 
-async function run(): Promise<RunResult> {
+async function run(asOf?: string, out = dir): Promise<RunResult> {
   const inputs = await listLocalInputs(path.join(ROOT, 'examples/sample-export.csv.gz'), config.input.extensions);
-  return runPipeline({ inputs, out: new FsStorage(dir), config });
+  return runPipeline({ inputs, out: new FsStorage(out), config, asOf });
 }
 
 beforeAll(async () => {
@@ -84,5 +84,27 @@ describe('pipeline outputs on the sample export', () => {
     const m = parseManifest(readFileSync(path.join(dir, 'runs', `run_date=${first.runDate}`, 'manifest.json')), 'manifest');
     expect(m.runId).toBe(second.manifest.runId);
     expect(readdirSync(dir)).not.toContain('_staging');
+  });
+
+  it('compares every segment metric with the previous run of an earlier date', async () => {
+    const prevDir = mkdtempSync(path.join(tmpdir(), 'tailwatch-prev-'));
+    try {
+      const earlier = await run('2026-09-30', prevDir);
+      expect(earlier.manifest.rows.ignored).toBeGreaterThan(0); // October's orders are after the as-of date
+      const later = await run(undefined, prevDir);
+      const rows = await db.query(
+        `SELECT tier, segment, revenue, prev_revenue, change_revenue, customers, prev_customers, prev_run_date FROM read_parquet('${prevDir}/segments/run_date=${later.runDate}/*.parquet')`,
+      );
+      const prev = await db.query(`SELECT tier, segment, revenue FROM read_parquet('${prevDir}/segments/run_date=2026-09-30/*.parquet')`);
+      const prevRevenue = new Map(prev.map((r) => [`${r.tier}/${r.segment}`, Number(r.revenue)]));
+      const all = rows.find((r) => r.tier === 'all' && r.segment === 'all')!;
+      expect(all.prev_run_date).toBe('2026-09-30');
+      expect(Number(all.prev_revenue)).toBe(prevRevenue.get('all/all'));
+      expect(Number(all.change_revenue)).toBeCloseTo(Number(all.revenue) - Number(all.prev_revenue), 6);
+      expect(Number(all.customers)).toBeGreaterThan(Number(all.prev_customers));
+      for (const r of rows) if (prevRevenue.has(`${r.tier}/${r.segment}`)) expect(Number(r.prev_revenue)).toBe(prevRevenue.get(`${r.tier}/${r.segment}`));
+    } finally {
+      rmSync(prevDir, { recursive: true, force: true });
+    }
   });
 });

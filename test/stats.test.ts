@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  ar1ContrastVariance,
+  trendPredictionTest,
   benjaminiHochberg,
   erfc,
   groupedProportionTest,
@@ -161,5 +163,27 @@ describe('Benjamini-Hochberg', () => {
     const byP = p.map((v, i) => [v, q[i]]).sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < byP.length; i++) expect(byP[i][1]).toBeGreaterThanOrEqual(byP[i - 1][1]);
     expect(benjaminiHochberg([])).toEqual([]);
+  });
+});
+
+describe('ar1ContrastVariance and trendPredictionTest', () => {
+  it('reduces to 1/n + 1/m without autocorrelation; by hand for n = m = 1', () => {
+    expect(ar1ContrastVariance(12, 3, 0)).toBeCloseTo(1 / 12 + 1 / 3, 12);
+    expect(ar1ContrastVariance(12, 3, -0.4)).toBeCloseTo(1 / 12 + 1 / 3, 12); // negative phi taken as 0
+    // Var(y2 - y1) = 2 - 2 phi
+    expect(ar1ContrastVariance(1, 1, 0.5)).toBeCloseTo(1, 12);
+    expect(ar1ContrastVariance(12, 3, 0.5)).toBeGreaterThan(1 / 12 + 1 / 3);
+  });
+
+  it('a straight line continued exactly is no decline; a drop below it is, by hand', () => {
+    // baseline y = i + e_i with residuals (+1, -1, -1, +1): b = 1 (symmetric residuals), s^2 = 4 / 2 = 2
+    const base = [1, -1 + 1, -1 + 2, 1 + 3];
+    expect(trendPredictionTest(base, [4, 5]).p).toBeCloseTo(0.5, 12);
+    // residuals' lag-1 autocorrelation: (-1 + 1 - 1) / 4 = -0.25 -> no inflation.
+    // current [2] at x = 4: yhat = 1.5 + 1 x 2.5 = 4 ; SE^2 = 2 (1 + 1/4 + 6.25/5) = 5; t = -2 / sqrt 5, df 2
+    const r = trendPredictionTest(base, [2]);
+    expect(r.statistic).toBeCloseTo(-2 / Math.sqrt(5), 12);
+    expect(r.df).toBe(2);
+    expect(r.p).toBeCloseTo(studentTCdf(-2 / Math.sqrt(5), 2), 12);
   });
 });

@@ -105,6 +105,8 @@ export function baseClientConfig(env: Env, endpoint: string | undefined, opts: S
     requestHandler: {
       requestTimeout: opts.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       connectionTimeout: opts.connectionTimeoutMs ?? 5_000,
+      // Without this the SDK only logs a warning when a server accepts the connection and never answers.
+      throwOnRequestTimeout: true,
     },
   } satisfies Partial<S3ClientConfig>;
 }

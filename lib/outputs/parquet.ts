@@ -1,14 +1,17 @@
 /**
- * Parquet encoding of the output tables.
+ * Parquet encoding of the output tables. Every table is read back by DuckDB in the tests.
  *
- * Writer: parquetjs-lite with V1 data pages (`useDataPageV2: false`): Athena's reader has
- * had known problems with V2 pages, and hyparquet-writer only writes V2. Every table is read
- * back by DuckDB in the tests. Values are streamed row by row into row groups, so the
- * writer never holds the whole table as objects.
+ * Writers, chosen by measurement (README "Performance"):
+ * - the small tables (cohorts, segments, periods, trends, alerts; thousands of rows) by
+ *   parquetjs-lite with V1 data pages (`useDataPageV2: false`; V2 pages are a known Athena
+ *   problem), streamed row by row;
+ * - the large `customers` table (one row per customer) by hyparquet-writer from columns:
+ *   parquetjs-lite takes 84 s per million customer rows here, hyparquet-writer 4.9 s.
  */
 import { Writable } from 'node:stream';
 import parquet from 'parquetjs-lite';
 import { parquetReadObjects } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { compressors } from 'hyparquet-compressors';
 import type { ColumnType, Row, TableDef } from './schema.js';
 
@@ -75,4 +78,38 @@ export async function decodeParquet(bytes: Uint8Array): Promise<Record<string, u
   for (const r of rows)
     for (const [k, v] of Object.entries(r)) if (v instanceof Date) r[k] = v.toISOString().slice(0, 10);
   return rows;
+}
+
+/** Column values for `encodeParquetColumns`: null where undefined; dates as day numbers. */
+export type ColumnValues = (string | number | boolean | null)[];
+
+const ELEMENT: Record<ColumnType, { type: 'BYTE_ARRAY' | 'INT32' | 'INT64' | 'DOUBLE' | 'BOOLEAN'; converted_type?: 'UTF8' | 'DATE' }> = {
+  string: { type: 'BYTE_ARRAY', converted_type: 'UTF8' },
+  int: { type: 'INT32' },
+  bigint: { type: 'INT64' },
+  double: { type: 'DOUBLE' },
+  date: { type: 'INT32', converted_type: 'DATE' },
+  boolean: { type: 'BOOLEAN' },
+};
+
+/**
+ * Encodes a table given as columns (one array per column, `n` values each). Dates are day
+ * numbers (days since 1970-01-01); non-finite numbers are written as null, never NaN.
+ */
+export function encodeParquetColumns(table: TableDef, columns: Record<string, ColumnValues>, n: number): Uint8Array {
+  const columnData = table.columns.map((c) => {
+    const values = columns[c.name];
+    if (!values || values.length !== n) throw new Error(`${table.name}.${c.name}: expected ${n} values, got ${values?.length ?? 'none'}`);
+    const data = c.type === 'bigint'
+      ? values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? BigInt(Math.round(v)) : null))
+      : c.type === 'string' || c.type === 'boolean'
+        ? values
+        : values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null));
+    return { name: c.name, data };
+  });
+  const schema = [
+    { name: 'root', num_children: table.columns.length },
+    ...table.columns.map((c) => ({ name: c.name, repetition_type: 'OPTIONAL' as const, ...ELEMENT[c.type] })),
+  ];
+  return new Uint8Array(parquetWriteBuffer({ columnData, schema, rowGroupSize: 250_000 }));
 }

@@ -115,7 +115,7 @@ export async function buildFailureNotice(opts: FailureNoticeOptions): Promise<{ 
   }
   lines.push(
     '',
-    `What to do: read the run's log and the files under runs/run_date=${opts.runDate}/ (manifest.json, rejects.csv), fix the cause, ` +
+    `What to do: read the run's log and its failure record (failures/run_date=${opts.runDate}/<run id>/failure.json and rejects.csv, under the output location; the path is in the details above when known), fix the cause, ` +
       `then re-run for ${opts.runDate}; a re-run replaces that date's outputs whole.`,
   );
   const text = lines.join('\n') + '\n';

@@ -1,0 +1,37 @@
+/**
+ * Profiling aid for the row pass (issue 8): ingest a local export with a no-op onRow and with the
+ * CustomerAccumulator, printing wall/CPU seconds, CPU rows/s and RSS. Not a test, not the bench.
+ *   npx tsx scripts/profile-ingest.ts bench/data/export.csv.gz [noop,acc]
+ *   node --import tsx --cpu-prof scripts/profile-ingest.ts bench/data/export.parquet acc
+ */
+import { parseConfig } from '../lib/config.js';
+import { ingest } from '../lib/ingest/index.js';
+import { CustomerAccumulator } from '../lib/customers.js';
+import { listLocalInputs } from '../functions/local/fs.js';
+
+const config = parseConfig({
+  input: { columns: { orderId: 'order_id', margin: 'margin', currency: 'currency', dimensions: ['region', 'channel'] } },
+});
+const files = await listLocalInputs(process.argv[2], []);
+for (const mode of (process.argv[3] ?? 'noop,acc').split(',')) {
+  const acc = new CustomerAccumulator(2);
+  const t = performance.now();
+  const cpu = process.cpuUsage();
+  const r = await ingest(files, config, { onRow: mode === 'acc' ? (row) => acc.add(row) : () => {} });
+  const c = process.cpuUsage(cpu);
+  const cpuS = (c.user + c.system) / 1e6;
+  console.log(
+    mode,
+    r.rows.read,
+    'wall',
+    ((performance.now() - t) / 1000).toFixed(2),
+    'cpu',
+    cpuS.toFixed(2),
+    'rows/s(cpu)',
+    Math.round(r.rows.read / cpuS),
+    'rss',
+    Math.round(process.memoryUsage().rss / 1e6),
+    'customers',
+    acc.customerCount,
+  );
+}

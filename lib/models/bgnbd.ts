@@ -8,7 +8,7 @@
  */
 import { groupRows, distinctIndex } from './compress.js';
 import { digamma, expm1Ratio, lbeta, lgamma, logNbdCoef } from './special.js';
-import { hessianFromGradient, invertSpd, minimizeWithRestarts, type Objective } from './optimize.js';
+import { hessianFromGradient, invertSpd, minimizeWarmStarted, type Objective } from './optimize.js';
 
 export interface BgNbdParams {
   r: number;
@@ -266,29 +266,12 @@ export function fitBgNbd(x: Float64Array, tx: Float64Array, T: Float64Array): Bg
   const scale = 1 / c.totalWeight; // objective = mean negative log-likelihood: O(1) gradients
   const objective = makeObjective(c);
   const meanT = sumT / c.totalWeight;
-  let starts: number[][] = [
+  const starts: number[][] = [
     [0, 0, 0, 0],
     [Math.log(0.5), Math.log(Math.max(0.1, meanT / 4)), Math.log(0.8), Math.log(2.5)],
   ];
-  let initialInverseHessian: Float64Array | undefined;
-  let warmIterations = 0;
-  if (c.x.length > WARM_START_TRIPLES) {
-    // Large data: locate the optimum and its curvature on a systematic subsample (the mean
-    // log-likelihood has the same Hessian in expectation), then polish on all rows, where BFGS
-    // started from that curvature needs only a few full-data evaluations.
-    const sub = compress(x, tx, T, Math.ceil(c.totalWeight / WARM_START_CUSTOMERS));
-    const subObjective = makeObjective(sub);
-    const warm = minimizeWithRestarts(subObjective, starts, { gradTol: 1e-7, maxIterations: 1000 });
-    warmIterations = warm.iterations;
-    if (Number.isFinite(warm.f) && warm.x.every((u) => Math.abs(u) < LOG_BOUND)) {
-      starts = [Array.from(warm.x), ...starts];
-      const inv = invertSpd(hessianFromGradient(subObjective, warm.x, 1e-4), 4);
-      if (inv) initialInverseHessian = inv;
-    }
-  }
-  const res0 = minimizeWithRestarts(objective, starts.slice(0, initialInverseHessian ? 1 : starts.length), { gradTol: 1e-9, maxIterations: 1000, initialInverseHessian });
-  const res = res0.converged || !initialInverseHessian ? res0 : minimizeWithRestarts(objective, starts, { gradTol: 1e-9, maxIterations: 1000 });
-  res.iterations += warmIterations + (res === res0 ? 0 : res0.iterations);
+  const sub = c.x.length > WARM_START_TRIPLES ? makeObjective(compress(x, tx, T, Math.ceil(c.totalWeight / WARM_START_CUSTOMERS))) : null;
+  const res = minimizeWarmStarted(objective, starts, sub, LOG_BOUND);
   if (!Number.isFinite(res.f)) return fail(`optimiser found no finite likelihood (${res.message})`, { iterations: res.iterations });
   const params = toParams(res.x);
   const logLikelihood = -res.f / scale;

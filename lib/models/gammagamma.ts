@@ -8,7 +8,7 @@
  */
 import { distinctIndex } from './compress.js';
 import { digamma, lgamma } from './special.js';
-import { hessianFromGradient, invertSpd, minimizeWithRestarts, type Objective } from './optimize.js';
+import { hessianFromGradient, invertSpd, minimizeWarmStarted, type Objective } from './optimize.js';
 import type { FitStatus } from './bgnbd.js';
 
 export interface GammaGammaParams {
@@ -181,27 +181,12 @@ export function fitGammaGamma(x: Float64Array, zbar: Float64Array): GammaGammaFi
   const scale = 1 / d.x.length;
   const objective = makeObjective(d);
   // Starts: unit shapes with γ matching the mean spend (E[zbar] = pγ/(q-1)), and a tighter one.
-  let starts: number[][] = [
+  const starts: number[][] = [
     [0, Math.log(2), Math.log(zMean)],
     [Math.log(5), Math.log(4), Math.log(zMean * 3 / 5)],
   ];
-  let initialInverseHessian: Float64Array | undefined;
-  let warmIterations = 0;
-  if (d.x.length > WARM_START_CUSTOMERS * 2) {
-    // Large data: optimum and curvature from a systematic subsample, then a short polish on all rows.
-    const sub = prepare(x, zbar, Math.ceil(d.x.length / WARM_START_CUSTOMERS));
-    const subObjective = makeObjective(sub);
-    const warm = minimizeWithRestarts(subObjective, starts, { gradTol: 1e-7, maxIterations: 1000 });
-    warmIterations = warm.iterations;
-    if (Number.isFinite(warm.f) && warm.x.every((u) => Math.abs(u) < LOG_BOUND)) {
-      starts = [Array.from(warm.x), ...starts];
-      const inv = invertSpd(hessianFromGradient(subObjective, warm.x, 1e-4), 3);
-      if (inv) initialInverseHessian = inv;
-    }
-  }
-  const res0 = minimizeWithRestarts(objective, starts.slice(0, initialInverseHessian ? 1 : starts.length), { gradTol: 1e-9, maxIterations: 1000, initialInverseHessian });
-  const res = res0.converged || !initialInverseHessian ? res0 : minimizeWithRestarts(objective, starts, { gradTol: 1e-9, maxIterations: 1000 });
-  res.iterations += warmIterations + (res === res0 ? 0 : res0.iterations);
+  const sub = d.x.length > WARM_START_CUSTOMERS * 2 ? makeObjective(prepare(x, zbar, Math.ceil(d.x.length / WARM_START_CUSTOMERS))) : null;
+  const res = minimizeWarmStarted(objective, starts, sub, LOG_BOUND);
   if (!Number.isFinite(res.f)) return fail(`optimiser found no finite likelihood (${res.message})`, { iterations: res.iterations });
   const u = res.x;
   if (u.some((val) => Math.abs(val) > LOG_BOUND)) {

@@ -309,3 +309,28 @@ export function invertSpd(A: Float64Array, n: number): Float64Array | null {
     }
   return inv;
 }
+
+/**
+ * Minimises over all rows, warm-started on a subsample when one is given: the optimum and its
+ * curvature are located on the subsample (the mean log-likelihood has the same Hessian in
+ * expectation), so BFGS on all rows, started there with that curvature, needs only a few
+ * full-data evaluations. Falls back to plain restarts if the polish does not converge.
+ */
+export function minimizeWarmStarted(objective: Objective, starts: number[][], sub: Objective | null, logBound: number): MinimizeResult {
+  const dim = starts[0].length;
+  let initialInverseHessian: Float64Array | undefined;
+  let warmIterations = 0;
+  if (sub) {
+    const warm = minimizeWithRestarts(sub, starts, { gradTol: 1e-7, maxIterations: 1000 });
+    warmIterations = warm.iterations;
+    if (Number.isFinite(warm.f) && warm.x.every((u) => Math.abs(u) < logBound)) {
+      starts = [Array.from(warm.x), ...starts];
+      const inv = invertSpd(hessianFromGradient(sub, warm.x, 1e-4), dim);
+      if (inv) initialInverseHessian = inv;
+    }
+  }
+  const res0 = minimizeWithRestarts(objective, starts.slice(0, initialInverseHessian ? 1 : starts.length), { gradTol: 1e-9, maxIterations: 1000, initialInverseHessian });
+  const res = res0.converged || !initialInverseHessian ? res0 : minimizeWithRestarts(objective, starts, { gradTol: 1e-9, maxIterations: 1000 });
+  res.iterations += warmIterations + (res === res0 ? 0 : res0.iterations);
+  return res;
+}

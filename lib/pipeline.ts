@@ -32,6 +32,13 @@ import type { AlertRow, CohortRow, PeriodRow, SegmentRow } from './types.js';
 
 export const VERSION = '0.1.0';
 
+/**
+ * Rejected rows kept whole (with file, line, column, reason) for rejects.csv. Beyond this a
+ * run is failing its quality gate anyway; the rest are counted by reason, and the export itself
+ * is never modified, so memory stays bounded even when every row of a huge file is rejected.
+ */
+export const MAX_KEPT_REJECTS = 100_000;
+
 export interface ProgressEvent {
   stage: string;
   message: string;
@@ -96,6 +103,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const dims = config.input.columns.dimensions;
   const acc = new CustomerAccumulator(dims.length);
   const rejects: Reject[] = [];
+  let rejectReasons: Record<string, number> = {};
   const asOfOption = opts.asOf !== undefined ? isoToDay(opts.asOf) : undefined;
   if (opts.asOf !== undefined && (asOfOption === undefined || asOfOption === null || Number.isNaN(asOfOption)))
     throw new RunFailedError(`--as-of "${opts.asOf}" is not a date (YYYY-MM-DD)`, 'input');
@@ -104,25 +112,27 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const ingested = await ingest(opts.inputs, ingestConfig, {
     asOfDay: asOfOption ?? undefined,
     onRow: (r) => acc.add(r),
-    onReject: (r) => rejects.push(r),
+    onReject: (r) => {
+      const reason = normalizeRejectReason(r.reason);
+      rejectReasons[reason] = (rejectReasons[reason] ?? 0) + 1;
+      if (rejects.length < MAX_KEPT_REJECTS) rejects.push(r);
+    },
     onProgress: (p) => progress({ stage: 'ingest', message: `${p.file}`, rows: p.rows, bytes: p.bytes }),
   });
   lap('ingest');
   // With engine "athena" the raw rows were counted by SQL; the reduced rows are all valid.
   const ing = opts.reduced ? { ...ingested, rows: opts.reduced.accounting.rows } : ingested;
-  let rejectReasons: Record<string, number> = {};
-  for (const r of rejects) {
-    const reason = normalizeRejectReason(r.reason);
-    rejectReasons[reason] = (rejectReasons[reason] ?? 0) + 1;
-  }
   if (opts.reduced) rejectReasons = opts.reduced.accounting.rejectReasons;
+  const rejectsFile = () =>
+    rejectsCsv(rejects) +
+    (ing.rows.rejected > rejects.length ? `# ${ing.rows.rejected - rejects.length} more rejected rows not listed (first ${rejects.length} kept); counts by reason are in the manifest / failure record\n` : '');
 
   const asOfDay = asOfOption ?? ing.maxDay;
   const runDate = asOfDay !== null && asOfDay !== undefined ? dayToIso(asOfDay) : startedAt.toISOString().slice(0, 10);
   const fail = async (message: string, stage: RunFailedError['stage'], details: string[] = []) => {
     // Keep what the run saw (rejected rows with reasons) beside its failure record; no table is touched.
     const prefix = `failures/run_date=${runDate}/${runId}/`;
-    await out.put(`${prefix}rejects.csv`, rejectsCsv(rejects), 'text/csv');
+    await out.put(`${prefix}rejects.csv`, rejectsFile(), 'text/csv');
     await out.put(
       `${prefix}failure.json`,
       JSON.stringify({ runId, runDate, stage, message, details, rows: ing.rows, rejectReasons, inputs: ing.files }, null, 2),
@@ -236,7 +246,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     await table(trendsTable, asTrendRows(trends), trends.length);
     await table(alertsTable, alerts as unknown as Row[], alerts.length);
     await stage(layout.run(runDate, 'model.json'), JSON.stringify(model.modelJson, null, 2), 'application/json');
-    await stage(layout.run(runDate, 'rejects.csv'), rejectsCsv(rejects), 'text/csv');
+    await stage(layout.run(runDate, 'rejects.csv'), rejectsFile(), 'text/csv');
     // The saved report.html is self-contained (images as data: URLs) so it opens anywhere, from S3 or disk.
     await stage(layout.run(runDate, 'report.html'), resolveImages(rendered.html, rendered.images, pngDataUrl), 'text/html; charset=utf-8');
     await stage(layout.run(runDate, 'report.txt'), rendered.text, 'text/plain; charset=utf-8');

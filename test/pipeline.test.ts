@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../lib/config.js';
 import { parseManifest } from '../lib/manifest.js';
-import { runPipeline, type RunResult } from '../lib/pipeline.js';
+import { MAX_KEPT_REJECTS, runPipeline, type RunResult } from '../lib/pipeline.js';
+import { RunFailedError } from '../lib/errors.js';
 import { tableDefs, TABLE_NAMES, type ColumnType } from '../lib/outputs/schema.js';
 import { FsStorage, listLocalInputs } from '../functions/local/fs.js';
 import { duck } from './helpers/duckdb.js';
@@ -105,6 +106,30 @@ describe('pipeline outputs on the sample export', () => {
       for (const r of rows) if (prevRevenue.has(`${r.tier}/${r.segment}`)) expect(Number(r.prev_revenue)).toBe(prevRevenue.get(`${r.tier}/${r.segment}`));
     } finally {
       rmSync(prevDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a run rejecting every row fails its quality gate with bounded memory: the first rejects kept whole, all counted', async () => {
+    const badDir = mkdtempSync(path.join(tmpdir(), 'tailwatch-bad-'));
+    try {
+      const n = MAX_KEPT_REJECTS + 50;
+      const lines = ['customer_id,order_date,amount'];
+      for (let i = 0; i < n; i++) lines.push(`c${i % 997},2026-01-0${1 + (i % 9)},twelve`);
+      const err = await runPipeline({ inputs: [{ name: 'bad.csv', open: async function* () { yield Buffer.from(lines.join('\n')); } }], out: new FsStorage(badDir), config: parseConfig({}) }).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(RunFailedError);
+      expect((err as RunFailedError).stage).toBe('data quality');
+      // No valid row, so no as-of date from the data: the failure is filed under the day of the run.
+      const [dateDir] = readdirSync(path.join(badDir, 'failures'));
+      const [runDir] = readdirSync(path.join(badDir, 'failures', dateDir));
+      const failure = JSON.parse(readFileSync(path.join(badDir, 'failures', dateDir, runDir, 'failure.json'), 'utf8'));
+      expect(failure.rows).toMatchObject({ read: n, rejected: n, accepted: 0 });
+      expect(Object.values(failure.rejectReasons as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(n);
+      const csv = readFileSync(path.join(badDir, 'failures', dateDir, runDir, 'rejects.csv'), 'utf8').trim().split('\n');
+      expect(csv).toHaveLength(1 + MAX_KEPT_REJECTS + 1);
+      expect(csv.at(-1)).toBe(`# 50 more rejected rows not listed (first ${MAX_KEPT_REJECTS} kept); counts by reason are in the manifest / failure record`);
+      expect(readdirSync(badDir)).toEqual(['failures']); // no table, no run record
+    } finally {
+      rmSync(badDir, { recursive: true, force: true });
     }
   });
 });

@@ -171,6 +171,51 @@ function digits12(s: string, i: number, end: number): number {
   return a;
 }
 
+/** 4 or 2 ASCII digits of a byte buffer at i (no bounds check beyond the caller's), or -1. */
+function digitsB(b: Uint8Array, i: number, n: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    const c = b[i + k] - 48;
+    if (!(c >= 0 && c <= 9)) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * The day of a plain date in bytes [start, end) of UTF-8 text, for the two shapes that carry no
+ * time: 'iso' exactly YYYY-MM-DD and 'yyyyMMdd' exactly 8 digits (blanks around: space and tab,
+ * as in parseDateRange). NaN for anything else (a timestamp, another format, an impossible
+ * date): the caller then decodes the text and uses parseDateRange, so results never differ.
+ * Why: a CSV reader can then turn 10M dates into days without a string per row (issue 8); the
+ * last date seen is cached, since exports are mostly sorted by date.
+ */
+let lastKey = -1;
+let lastDay = 0;
+export function plainDateBytesToDay(b: Uint8Array, start: number, end: number, format: DateFormat): number {
+  while (start < end && (b[start] === 32 || b[start] === 9)) start++;
+  while (end > start && (b[end - 1] === 32 || b[end - 1] === 9)) end--;
+  let y: number, m: number, d: number;
+  if (format === 'iso') {
+    if (end - start !== 10 || b[start + 4] !== 45 || b[start + 7] !== 45) return Number.NaN;
+    y = digitsB(b, start, 4);
+    m = digitsB(b, start + 5, 2);
+    d = digitsB(b, start + 8, 2);
+  } else if (format === 'yyyyMMdd') {
+    if (end - start !== 8) return Number.NaN;
+    y = digitsB(b, start, 4);
+    m = digitsB(b, start + 4, 2);
+    d = digitsB(b, start + 6, 2);
+  } else return Number.NaN;
+  if (y < 0 || m < 0 || d < 0) return Number.NaN;
+  const key = y * 10000 + m * 100 + d;
+  if (key === lastKey) return lastDay;
+  if (!validYmd(y, m, d)) return Number.NaN;
+  lastKey = key;
+  lastDay = daysFromCivil(y, m, d);
+  return lastDay;
+}
+
 /** Sentinel of applyTimeSuffix for an invalid suffix (no real day number is this large). */
 const INVALID = 1e9;
 

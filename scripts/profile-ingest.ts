@@ -1,7 +1,8 @@
 /**
  * Profiling aid for the row pass (issue 8): ingest a local export with a no-op onRow and with the
- * CustomerAccumulator, printing wall/CPU seconds, CPU rows/s and RSS. Not a test, not the bench.
- *   npx tsx scripts/profile-ingest.ts bench/data/export.csv.gz [noop,acc]
+ * CustomerAccumulator (modes noop, acc: onAccepted; row, accrow: onRow SalesRow objects; DEDUPE=0
+ * turns de-duplication off), printing wall/CPU seconds, CPU rows/s and RSS. Not a test, not the bench.
+ *   npx tsx scripts/profile-ingest.ts bench/data/export.csv.gz [noop,acc,row,accrow]
  *   node --import tsx --cpu-prof scripts/profile-ingest.ts bench/data/export.parquet acc
  */
 import { parseConfig } from '../lib/config.js';
@@ -17,7 +18,20 @@ for (const mode of (process.argv[3] ?? 'noop,acc').split(',')) {
   const acc = new CustomerAccumulator(2);
   const t = performance.now();
   const cpu = process.cpuUsage();
-  const r = await ingest(files, config, { onRow: mode === 'acc' ? (row) => acc.add(row) : () => {} });
+  const r = await ingest(
+    files,
+    config,
+    {
+      ...(process.env.DEDUPE === '0' ? { dedupe: false } : {}),
+      ...(mode === 'acc'
+      ? { onAccepted: (row) => acc.addAccepted(row) }
+      : mode === 'accrow'
+        ? { onRow: (row) => acc.add(row) }
+        : mode === 'row'
+          ? { onRow: () => {} }
+          : { onAccepted: () => {} }),
+    },
+  );
   const c = process.cpuUsage(cpu);
   const cpuS = (c.user + c.system) / 1e6;
   console.log(

@@ -12,7 +12,7 @@ import {
 import { digamma, hyp2f1, lgamma } from '../lib/models/special.js';
 import { simulateBtyd } from '../scripts/simulate-btyd.js';
 
-const CDNOW = '../shared/datasets/cdnow/cdnow_customers_summary_with_transactions.csv';
+const CDNOW = 'test/fixtures/cdnow/cdnow_customers_summary_with_transactions.csv';
 
 function loadCdnow() {
   const rows = readFileSync(new URL(CDNOW, new URL('..', import.meta.url)), 'utf8').trim().split(/\r?\n/).slice(1);

@@ -6,7 +6,7 @@ import { DAYS_PER_MONTH, monthInTimeUnits, scoreCustomers } from '../lib/models/
 import { fitModels, modelJsonSchema } from '../lib/models/index.js';
 
 function loadCdnow() {
-  const url = new URL('../shared/datasets/cdnow/cdnow_customers_summary_with_transactions.csv', new URL('..', import.meta.url));
+  const url = new URL('test/fixtures/cdnow/cdnow_customers_summary_with_transactions.csv', new URL('..', import.meta.url));
   const rows = readFileSync(url, 'utf8').trim().split(/\r?\n/).slice(1);
   const n = rows.length;
   const d = { x: new Float64Array(n), tx: new Float64Array(n), T: new Float64Array(n), zbar: new Float64Array(n) };

@@ -5,7 +5,7 @@ import { lgamma } from '../lib/models/special.js';
 import { simulateBtyd } from '../scripts/simulate-btyd.js';
 
 function loadCdnow() {
-  const url = new URL('../shared/datasets/cdnow/cdnow_customers_summary_with_transactions.csv', new URL('..', import.meta.url));
+  const url = new URL('test/fixtures/cdnow/cdnow_customers_summary_with_transactions.csv', new URL('..', import.meta.url));
   const rows = readFileSync(url, 'utf8').trim().split(/\r?\n/).slice(1);
   const x = new Float64Array(rows.length);
   const zbar = new Float64Array(rows.length);

@@ -5,7 +5,7 @@ import { holdoutValidation } from '../lib/models/holdout.js';
 import { fitModels, modelJsonSchema } from '../lib/models/index.js';
 import { simulateBtyd } from '../scripts/simulate-btyd.js';
 
-const dataDir = new URL('../shared/datasets/cdnow/', new URL('..', import.meta.url));
+const dataDir = new URL('test/fixtures/cdnow/', new URL('..', import.meta.url));
 
 /** Calibration summary, plus holdout repeat purchase days counted from the transaction file. */
 function loadCdnow() {

@@ -7,8 +7,7 @@ import { parseNumber } from '../lib/ingest/numbers.js';
 import { parseConfig } from '../lib/config.js';
 import { balanced, chunkedFile, memFile, run } from './fixtures/ingest/helpers.js';
 
-const CDNOW = '../shared/datasets/cdnow';
-const cdnowDir = new URL(`../${CDNOW}/`, import.meta.url);
+const cdnowDir = new URL('./fixtures/cdnow/', import.meta.url);
 const example = (n: string) => JSON.parse(readFileSync(new URL(`../examples/${n}.json`, import.meta.url), 'utf8'));
 const day = (iso: string): number => isoToDay(iso)!;
 

@@ -587,7 +587,7 @@ describe('failure notice', () => {
     expect(n.subject).toBe('tailwatch 2024-07-01: run failed at ingest, no report sent - 7,000 of 69,659 rows rejected (10.05%), above input.maxRejectShare = 5.00%: not reporting on bad data');
     expect(n.text).toContain('No report was sent to leadership');
     expect(n.text).toContain('- amount: not a number (6,900)');
-    expect(n.text).toContain('runs/run_date=2024-07-01/');
+    expect(n.text).toContain('failures/run_date=2024-07-01/');
     const m = await simpleParser(Buffer.from(n.eml));
     expect(m.subject).toBe(n.subject);
     expect(m.html).toBe(false);

@@ -64,6 +64,33 @@ export class Fingerprint {
     this.mix(0x7fff0000 + n); // separator with the length: "ab","c" != "a","bc"
   }
 
+  /** str() of the ASCII text in b[start, end): the same two 32-bit states as str() of that string. */
+  bytes(b: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    let h1 = this.h1;
+    let h2 = this.h2;
+    let i = start;
+    for (; i + 1 < end; i += 2) {
+      const x = b[i] | (b[i + 1] << 16);
+      h1 = Math.imul(h1 ^ x, 0x01000193);
+      let k = Math.imul(x, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      k = Math.imul(k, 0x1b873593);
+      h2 ^= k;
+      h2 = (h2 << 13) | (h2 >>> 19);
+      h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
+    }
+    this.h1 = h1;
+    this.h2 = h2;
+    if (i < end) this.mix(b[i]);
+    this.mix(0x7fff0000 + n);
+  }
+
+  /** A non-negative int32 (customer key, dimension key): one mix instead of num()'s two. */
+  int(x: number): void {
+    this.mix(x | 0);
+  }
+
   num(v: number): void {
     scratch[0] = v;
     this.mix(scratchWords[0]);

@@ -16,14 +16,15 @@
  */
 import type { ColumnRef, Config } from '../config.js';
 import type { InputFile } from '../storage.js';
-import { CsvSplitter, MAX_RECORD_CHARS } from './csv.js';
+import { ByteCsvSplitter, CsvSplitter, MAX_RECORD_CHARS } from './csv.js';
 import { readParquet } from './parquet.js';
 import { ROW_REJECTED, RowBuilder, slotKey, slotRefs } from './rows.js';
 import { binaryKind, counted, decodeUtf8, gunzip, isGzip, peek, startsWithAscii, type ByteCounter } from './source.js';
-import { IngestError, type IngestFileSummary, type IngestResult, type Reject, type SalesRow } from './types.js';
+import { IngestError, type AcceptedRow, type IngestFileSummary, type IngestResult, type Reject, type SalesRow } from './types.js';
 
 export { IngestError } from './types.js';
-export type { IngestFileSummary, IngestResult, Reject, SalesRow } from './types.js';
+export type { AcceptedRow, IngestFileSummary, IngestResult, Reject, SalesRow } from './types.js';
+export { orderHash } from './rows.js';
 export { parseNumber, numberRejectReason } from './numbers.js';
 
 export type InputFormat = 'csv' | 'jsonl' | 'parquet';
@@ -32,7 +33,12 @@ export interface IngestOptions {
   /** Rows with day > asOfDay are valid but ignored (counted in rows.ignored). */
   asOfDay?: number;
   /** Accepted, de-duplicated rows, in file order. */
-  onRow: (row: SalesRow) => void;
+  onRow?: (row: SalesRow) => void;
+  /**
+   * The same rows as primitives in one reused object (no allocation per row): the fast path the
+   * pipeline's CustomerAccumulator takes (issue 8). Either or both of onRow / onAccepted.
+   */
+  onAccepted?: (row: AcceptedRow) => void;
   onReject?: (r: Reject) => void;
   /** Called at most about once a second while reading, and at the end of each file. */
   onProgress?: (p: { file: string; rows: number; bytes: number }) => void;
@@ -147,7 +153,7 @@ function resolveCsvColumns(name: string, refs: (ColumnRef | null)[], header: str
 
 async function readCsv(
   name: string,
-  text: AsyncIterable<string>,
+  bytes: AsyncIterable<Uint8Array>,
   config: Config,
   refs: (ColumnRef | null)[],
   builder: RowBuilder,
@@ -155,6 +161,7 @@ async function readCsv(
 ): Promise<void> {
   const { delimiter, quote, header: hasHeader } = config.input.csv;
   let cols: number[] | null = null;
+  let colOf = new Int32Array(0);
   let slotsMapped: number[] = [];
   let expected = -1;
   const vals = builder.vals;
@@ -168,6 +175,7 @@ async function readCsv(
           `${name}: line ${line}: column ${c} (${slotKey(slot)}) does not exist: the ${header ? 'header' : 'first row'} has ${fieldCount} fields`,
         );
     });
+    colOf = Int32Array.from(cols);
     slotsMapped = cols.map((c, slot) => (c >= 0 ? slot : -1)).filter((s) => s >= 0);
     for (let s = 0; s < nSlots; s++) vals[s] = undefined;
     builder.startFile(
@@ -176,7 +184,7 @@ async function readCsv(
     );
   };
   builder.startFile(name, refs.map(() => null));
-  const sp = new CsvSplitter({ delimiter, quote }, name, (s) => {
+  const onRecord = (s: CsvSplitter | ByteCsvSplitter): void => {
     if (cols === null) {
       if (hasHeader) {
         setup(s.fields().map((h) => h.trim()), s.n, s.recLine);
@@ -188,6 +196,8 @@ async function readCsv(
       builder.rejectRecord(s.recLine, null, `malformed CSV: ${s.error}`, s.raw());
     } else if (s.n !== expected) {
       builder.rejectRecord(s.recLine, null, `wrong field count: expected ${expected} fields, found ${s.n}`, s.raw());
+    } else if (s instanceof ByteCsvSplitter && s.slowFields === null) {
+      if (builder.processBytes(s.buf, s.starts, s.ends, colOf) === ROW_REJECTED) builder.emitReject(s.recLine, s.raw());
     } else {
       const c = cols!;
       for (let k = 0; k < slotsMapped.length; k++) {
@@ -197,9 +207,17 @@ async function readCsv(
       if (builder.process() === ROW_REJECTED) builder.emitReject(s.recLine, s.raw());
     }
     if ((builder.counts.read & 0x3fff) === 0) progress.tick();
-  });
-  for await (const chunk of text) sp.push(chunk);
-  sp.end();
+  };
+  if (ByteCsvSplitter.supports({ delimiter, quote })) {
+    // the common case: split and parse UTF-8 bytes in place (see ByteCsvSplitter)
+    const sp = new ByteCsvSplitter({ delimiter, quote }, name, onRecord);
+    for await (const chunk of bytes) sp.push(chunk);
+    sp.end();
+  } else {
+    const sp = new CsvSplitter({ delimiter, quote }, name, onRecord);
+    for await (const chunk of decodeUtf8(bytes, name)) sp.push(chunk);
+    sp.end();
+  }
 }
 
 async function readJsonl(
@@ -285,6 +303,7 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
   const builder = new RowBuilder(config, {
     asOfDay: opts.asOfDay,
     onRow: opts.onRow,
+    onAccepted: opts.onAccepted,
     onReject: opts.onReject,
     dedupe: opts.dedupe ?? (config.input.dedupe === 'auto' ? config.input.columns.orderId !== null : config.input.dedupe === 'always'),
   });
@@ -319,7 +338,7 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
       } else if (format === 'jsonl') {
         await readJsonl(name, decodeUtf8(content.stream, name), refs, builder, progress);
       } else {
-        await readCsv(name, decodeUtf8(content.stream, name), config, refs, builder, progress);
+        await readCsv(name, content.stream, config, refs, builder, progress);
       }
     } else {
       summary.format = config.input.format !== 'auto' ? config.input.format : (claimed.format ?? 'csv');

@@ -64,6 +64,44 @@ export function parseNumberRange(s: string, start: number, end: number): number 
   return Number.isFinite(v) ? v : Number.NaN;
 }
 
+/**
+ * parseNumberRange over ASCII bytes, for the common shape only: [+-]? digits [. digits] with at
+ * most 15 digits (blanks around: space, tab). NaN for anything else, including numbers the rule
+ * accepts in other shapes ("1e3", 16+ digits): the caller then decodes the text and calls
+ * parseNumberRange, so the two never disagree. Lets the CSV reader parse amounts in place.
+ */
+export function parseSimpleNumberBytes(b: Uint8Array, start: number, end: number): number {
+  while (start < end && (b[start] === 32 || b[start] === 9)) start++;
+  while (end > start && (b[end - 1] === 32 || b[end - 1] === 9)) end--;
+  let i = start;
+  let neg = false;
+  const c0 = b[i];
+  if (c0 === 45 || c0 === 43) {
+    neg = c0 === 45;
+    i++;
+  }
+  let m = 0;
+  let nd = 0;
+  let frac = 0;
+  let c = 0;
+  while (i < end && (c = b[i] - 48) >= 0 && c <= 9) {
+    m = m * 10 + c;
+    nd++;
+    i++;
+  }
+  if (i < end && b[i] === 46) {
+    i++;
+    while (i < end && (c = b[i] - 48) >= 0 && c <= 9) {
+      m = m * 10 + c;
+      nd++;
+      frac++;
+      i++;
+    }
+  }
+  if (nd === 0 || nd > 15 || i !== end) return Number.NaN;
+  return neg ? -m / POW10[frac] : m / POW10[frac];
+}
+
 export function parseNumber(s: string): number {
   return parseNumberRange(s, 0, s.length);
 }

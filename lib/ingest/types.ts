@@ -15,6 +15,28 @@ export interface SalesRow {
   dims: string[];
 }
 
+/**
+ * An accepted row as primitives, for the fast consumer (IngestOptions.onAccepted; the
+ * CustomerAccumulator): no object, string or array is made per row. ONE object is reused for
+ * every row: read it inside the callback, never keep it.
+ */
+export interface AcceptedRow {
+  /** Dense key of customerId within one ingest() call: equal ids, equal keys (0, 1, 2...). */
+  customerKey: number;
+  /** Made once per distinct customer id. */
+  customerId: string;
+  day: number;
+  amount: number;
+  /** SalesRow.margin, with NaN for null. */
+  margin: number;
+  /** SalesRow.orderId !== null. */
+  hasOrder: boolean;
+  /** FNV-1a 32-bit hash of the order id's UTF-16 code units (ingest's orderHash), when hasOrder. */
+  orderHash: number;
+  /** As SalesRow.dims: shared between rows, do not mutate. */
+  dims: string[];
+}
+
 /** A row that did not validate: where it is, which column, why, and its text. */
 export interface Reject {
   file: string;

@@ -11,8 +11,8 @@ import { segmentRows } from '../../lib/segments.js';
 import { assignTiers } from '../../lib/tiers.js';
 import type { InputFile } from '../../lib/storage.js';
 
-export const CDNOW = '/work/shared/datasets/cdnow';
-export const cdnowDir = (): string => process.env.CDNOW_DIR ?? new URL('../../../shared/datasets/cdnow', import.meta.url).pathname;
+/** The CDNOW reference files (copies of ../shared/datasets/cdnow, so a clean clone can test alone). */
+export const cdnowDir = (): string => process.env.CDNOW_DIR ?? new URL('../fixtures/cdnow', import.meta.url).pathname;
 
 export const CDNOW_MASTER_CONFIG: ConfigInput = {
   input: {
@@ -42,7 +42,7 @@ export function fileInput(path: string): InputFile {
 export async function computeCore(files: InputFile[], raw: ConfigInput, asOf?: string) {
   const config = parseConfig(raw);
   const acc = new CustomerAccumulator(config.input.columns.dimensions.length);
-  const ing = await ingest(files, config, { onRow: (r) => acc.add(r), asOfDay: asOf ? isoToDay(asOf)! : undefined });
+  const ing = await ingest(files, config, { onAccepted: (r) => acc.addAccepted(r), asOfDay: asOf ? isoToDay(asOf)! : undefined });
   const asOfDay = asOf ? isoToDay(asOf)! : ing.maxDay!;
   const calibrationEndDay = config.model.calibrationEnd ? isoToDay(config.model.calibrationEnd)! : asOfDay;
   const s = summarize(acc, { asOfDay, calibrationEndDay, unitDays: config.model.timeUnit === 'week' ? 7 : 1, marginShare: config.model.marginShare });

@@ -1,0 +1,191 @@
+/**
+ * A byte-keyed intern table: the UTF-8 bytes of a value (a customer id, a dimension value) ->
+ * a dense key 0, 1, 2... and its string, made once per distinct value.
+ *
+ * Why hand-written (issue 8): on 1M rows / 100k customers, taking a substring per row and
+ * looking it up in a Map<string, number> cost ~0.55 s, about as much as splitting the CSV.
+ * Here the CSV reader hashes the field's bytes in place and compares them with the stored
+ * bytes, so a row allocates nothing for its customer id. Strings from the other readers
+ * (JSON Lines, Parquet, quoted CSV fields) go through internString, which hashes the same
+ * bytes, so one value always gets one key whichever path saw it.
+ *
+ * Layout: open addressing, load <= 0.5, 16 bytes a slot (see `slots`); values longer than 7
+ * bytes also live in one growing arena. 1M distinct ids take 32 MiB of slots plus their strings.
+ */
+
+export class Interner {
+  /** The string of each key. */
+  readonly strings: string[] = [];
+  /**
+   * 4 Int32 per slot, one cache line per probe: [hash, key + 1 (0 = empty), a, b]. A value of
+   * at most 7 bytes is held in the slot itself (a = bytes 0-3, b = bytes 4-6 | length << 24);
+   * a longer one has a = its offset in `arena`, b = -(length) - 1. Issue 8: a layout with the
+   * hash, offsets and bytes in separate arrays cost ~4 cache misses a lookup (~200 ns).
+   */
+  private slots: Int32Array;
+  private mask: number;
+  private arena = new Uint8Array(16 * 1024);
+  private arenaLen = 0;
+  private size = 0;
+  /** Strings that are not well-formed UTF-16 (lone surrogates) have no UTF-8 bytes of their own. */
+  private odd: Map<string, number> | null = null;
+  private scratch = Buffer.alloc(256);
+
+  constructor(capacity = 1024) {
+    let cap = 16;
+    while (cap < capacity * 2) cap <<= 1;
+    this.slots = new Int32Array(cap * 4);
+    this.mask = cap - 1;
+  }
+
+  get count(): number {
+    return this.size;
+  }
+
+  /** Key of bytes b[start, end) (valid UTF-8). */
+  internBytes(b: Uint8Array, start: number, end: number): number {
+    const len = end - start;
+    let h = 0x811c9dc5 ^ len;
+    let wa = 0;
+    let wb = 0;
+    if (len <= 7) {
+      for (let i = 0; i < len; i++) {
+        const c = b[start + i];
+        h = Math.imul(h ^ c, 0x01000193);
+        if (i < 4) wa |= c << (8 * i);
+        else wb |= c << (8 * (i - 4));
+      }
+      wb |= len << 24;
+    } else {
+      for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 0x01000193);
+      wb = -len - 1;
+    }
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = h & mask;
+    for (;;) {
+      const j = i << 2;
+      const k1 = slots[j + 1];
+      if (k1 === 0) break;
+      if (slots[j] === h && slots[j + 3] === wb) {
+        if (len <= 7) {
+          if (slots[j + 2] === wa) return k1 - 1;
+        } else {
+          const o = slots[j + 2];
+          const arena = this.arena;
+          let q = 0;
+          while (q < len && arena[o + q] === b[start + q]) q++;
+          if (q === len) return k1 - 1;
+        }
+      }
+      i = (i + 1) & mask;
+    }
+    // new value
+    const k = this.size++;
+    if (len > 7) {
+      if (this.arenaLen + len > this.arena.length) {
+        const a = new Uint8Array(Math.max(this.arena.length * 2, this.arenaLen + len));
+        a.set(this.arena.subarray(0, this.arenaLen));
+        this.arena = a;
+      }
+      this.arena.set(b.subarray(start, end), this.arenaLen);
+      wa = this.arenaLen;
+      this.arenaLen += len;
+    }
+    const j = i << 2;
+    slots[j] = h;
+    slots[j + 1] = k + 1;
+    slots[j + 2] = wa;
+    slots[j + 3] = wb;
+    this.strings.push(decode(b, start, end));
+    if (this.size * 2 > mask + 1) this.rehash();
+    return k;
+  }
+
+  /** Key of a string (any well-formed or not). */
+  internString(s: string): number {
+    const n = s.length;
+    let ascii = true;
+    for (let i = 0; i < n; i++)
+      if (s.charCodeAt(i) > 127) {
+        ascii = false;
+        break;
+      }
+    if (ascii) {
+      if (n > this.scratch.length) this.scratch = Buffer.alloc(n * 2);
+      const sc = this.scratch;
+      for (let i = 0; i < n; i++) sc[i] = s.charCodeAt(i);
+      return this.internBytesWith(sc, n, s);
+    }
+    if (!wellFormed(s)) {
+      this.odd ??= new Map();
+      let k = this.odd.get(s);
+      if (k === undefined) {
+        k = this.size++;
+        this.strings.push(s);
+        this.odd.set(s, k);
+      }
+      return k;
+    }
+    const bytes = Buffer.from(s, 'utf8');
+    return this.internBytesWith(bytes, bytes.length, s);
+  }
+
+  private internBytesWith(b: Uint8Array, len: number, s: string): number {
+    const before = this.size;
+    const k = this.internBytes(b, 0, len);
+    if (this.size > before) this.strings[k] = s; // keep the caller's (equal) string
+    return k;
+  }
+
+  private rehash(): void {
+    const old = this.slots;
+    const cap = (this.mask + 1) * 2;
+    const slots = new Int32Array(cap * 4);
+    const mask = cap - 1;
+    for (let j = 0; j < old.length; j += 4) {
+      if (old[j + 1] === 0) continue;
+      let i = old[j] & mask;
+      while (slots[(i << 2) + 1] !== 0) i = (i + 1) & mask;
+      slots.set(old.subarray(j, j + 4), i << 2);
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+}
+
+const dec = new TextDecoder();
+
+function decode(b: Uint8Array, start: number, end: number): string {
+  let ascii = true;
+  for (let i = start; i < end; i++)
+    if (b[i] > 127) {
+      ascii = false;
+      break;
+    }
+  if (ascii) {
+    if (end - start <= 16) {
+      let s = '';
+      for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
+      return s;
+    }
+    return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
+  }
+  return dec.decode(b.subarray(start, end));
+}
+
+/** String.prototype.isWellFormed (ES2024): no lone surrogate. */
+function wellFormed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c > 0xdbff) return false;
+    const d = s.charCodeAt(i + 1);
+    if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
+}

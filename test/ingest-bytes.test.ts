@@ -1,0 +1,102 @@
+/**
+ * The byte-level CSV path (ByteCsvSplitter + RowBuilder.processBytes, issue 8) against the text
+ * path (CsvSplitter + RowBuilder.process), which a non-ASCII quote character selects: on quote-free
+ * input both must give the same rows, rejects (line, column, reason, raw), counts and duplicates.
+ * Values are drawn to hit every fallback of the byte path: blanks and Unicode blanks around
+ * values, non-ASCII ids, exponents, 16+ digit numbers, lowercase currency, timestamps with
+ * offsets, impossible dates, empty margins, exact and near duplicates. Also: onAccepted carries
+ * the same rows as onRow, with one key per distinct customer id.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../lib/config.js';
+import { ingest, orderHash, type AcceptedRow, type Reject, type SalesRow } from '../lib/ingest/index.js';
+import { memFile } from './fixtures/ingest/helpers.js';
+
+const ids = ['C1', ' C1', 'C1\t', 'Ç9', '\u00a0C1', 'C1\u00a0', '', 'customer-with-a-long-id-0001', 'x', 'C2'];
+const dates = ['2024-01-05', ' 2024-01-05', '2024-02-30', '20240105', '2024-01-05T23:30:00-05:00', '2024-01-05 10:00', '', 'soon', '2024-1-5'];
+const amounts = ['12.50', '12.5', ' 7', '-3', '1e3', '1234567890123456.5', '1,234.50', '', '.5', '5.', '+', 'NaN', '３'];
+const margins = ['', ' ', '1.25', 'x', '\u00a0', '-0'];
+const currencies = ['USD', 'usd', ' USD ', 'EUR', '', 'ＵSD'];
+const orders = ['O1', 'O2', '', ' O1 ', 'Ö1', 'O-long-order-identifier-17'];
+const dims = ['EU', ' EU', 'APAC', '', 'Ünïcode', 'EU\u00a0'];
+
+const row = fc.tuple(
+  fc.constantFrom(...orders),
+  fc.constantFrom(...ids),
+  fc.constantFrom(...dates),
+  fc.constantFrom(...amounts),
+  fc.constantFrom(...margins),
+  fc.constantFrom(...dims),
+  fc.constantFrom(...currencies),
+  fc.boolean(),
+);
+
+async function collect(text: string, quote: string, chunk: number, dedupe: boolean) {
+  const config = parseConfig({
+    input: {
+      columns: { orderId: 'order_id', margin: 'margin', currency: 'currency', dimensions: ['region'] },
+      csv: { quote },
+    },
+    currency: 'USD',
+  });
+  const rows: SalesRow[] = [];
+  const accepted: (Omit<AcceptedRow, 'customerKey'> & { key: number })[] = [];
+  const rejects: Reject[] = [];
+  const res = await ingest([memFile('x.csv', text, chunk)], config, {
+    dedupe,
+    onRow: (r) => rows.push(r),
+    onAccepted: (a) => accepted.push({ ...a, key: a.customerKey, dims: [...a.dims] }),
+    onReject: (r) => rejects.push(r),
+  });
+  return { rows, accepted, rejects, counts: res.rows, minDay: res.minDay, maxDay: res.maxDay };
+}
+
+describe('byte CSV path', () => {
+  it('equals the text path on quote-free input, row for row and reject for reject', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 64 }), fc.boolean(), async (rs, chunk, dedupe) => {
+        const lines = ['order_id,customer_id,order_date,amount,margin,region,currency'];
+        for (const [o, c, d, a, m, g, cur, dup] of rs) {
+          const l = [o, c, d, a, m, g, cur].join(',');
+          lines.push(l);
+          if (dup) lines.push(l);
+        }
+        const text = lines.join(rs.length % 2 ? '\n' : '\r\n') + '\n';
+        const bytes = await collect(text, '"', chunk, dedupe);
+        const textPath = await collect(text, '§', chunk, dedupe);
+        expect(bytes.rows).toEqual(textPath.rows);
+        expect(bytes.rejects).toEqual(textPath.rejects);
+        expect(bytes.counts).toEqual(textPath.counts);
+        expect([bytes.minDay, bytes.maxDay]).toEqual([textPath.minDay, textPath.maxDay]);
+        // onAccepted: the same rows as primitives; one key per distinct id
+        expect(bytes.accepted.length).toBe(bytes.rows.length);
+        const keyOf = new Map<string, number>();
+        bytes.accepted.forEach((a, i) => {
+          const r = bytes.rows[i];
+          expect(a.customerId).toBe(r.customerId);
+          expect([a.day, a.amount, a.dims]).toEqual([r.day, r.amount, r.dims]);
+          expect(Number.isNaN(a.margin) ? null : a.margin).toBe(r.margin);
+          expect(a.hasOrder).toBe(r.orderId !== null);
+          if (r.orderId !== null) expect(a.orderHash).toBe(orderHash(r.orderId));
+          const k = keyOf.get(r.customerId) ?? a.key;
+          expect(a.key).toBe(k);
+          keyOf.set(r.customerId, k);
+        });
+        expect(new Set(keyOf.values()).size).toBe(keyOf.size);
+      }),
+      { numRuns: 150, seed: 8 },
+    );
+  });
+
+  it('rejects bytes that are not UTF-8 wherever the chunk boundary falls, and drops a BOM', async () => {
+    const good = Buffer.from('\ufeffcustomer_id,order_date,amount\nÇ1,2024-01-05,3\n', 'utf8');
+    for (const chunk of [1, 2, 3, 5, 64]) {
+      const rows: SalesRow[] = [];
+      await ingest([memFile('g.csv', good, chunk)], parseConfig({}), { onRow: (r) => rows.push(r) });
+      expect(rows).toEqual([{ customerId: 'Ç1', day: 19727, amount: 3, orderId: null, margin: null, dims: [] }]);
+      const bad = Buffer.concat([Buffer.from('customer_id,order_date,amount\nC1,2024-01-05,3\nC'), Buffer.from([0xc3, 0x28]), Buffer.from(',2024-01-05,3\n')]);
+      await expect(ingest([memFile('b.csv', bad, chunk)], parseConfig({}), { onRow: () => {} })).rejects.toThrow(/^b\.csv: not UTF-8 text/);
+    }
+  });
+});

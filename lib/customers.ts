@@ -170,7 +170,7 @@ export class CustomerAccumulator {
   dims: Int32Array;
   readonly dimValues: string[][];
   private dimIndex: Map<string, number>[];
-  readonly days = new CustomerDays();
+  days = new CustomerDays();
   private orderSet = new OrderSet();
   hasMargin = false;
   private keyToCustomer = new Int32Array(1024).fill(-1);
@@ -179,6 +179,16 @@ export class CustomerAccumulator {
     this.dims = new Int32Array(this.cap * dimensionCount);
     this.dimValues = Array.from({ length: dimensionCount }, () => []);
     this.dimIndex = Array.from({ length: dimensionCount }, () => new Map());
+  }
+
+  /**
+   * Frees the per-row state (the (customer, day) table and the order-id set) once the sorted
+   * day lists exist: at 10M rows it is the largest allocation, and the run's later stages
+   * would otherwise carry both copies. The accumulator takes no rows after this.
+   */
+  releaseRowState(): void {
+    this.days = new CustomerDays(16);
+    this.orderSet = new OrderSet(16);
   }
 
   get customerCount(): number {
@@ -366,6 +376,7 @@ function dayLists(acc: CustomerAccumulator): DayLists {
 export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): CustomerSummary {
   const n = acc.customerCount;
   const lists = dayLists(acc);
+  acc.releaseRowState();
   const { dayStart, day, value, purchase } = lists;
   const s: CustomerSummary = {
     n,

@@ -238,7 +238,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     stage(layout.table(def.name, runDate), await encodeParquet(def, rows), 'application/vnd.apache.parquet', n);
   try {
     const custDef = customersTable(dims);
-    const custBytes = encodeParquetColumns(custDef, customerColumns(s, tiers, dims, model, config.cohort.period), s.n);
+    const custBytes = encodeParquetColumns(custDef, s.n, (start, end) => customerColumns(s, tiers, dims, model, config.cohort.period, start, end));
     await stage(layout.table('customers', runDate), custBytes, 'application/vnd.apache.parquet', s.n);
     await table(cohortsTable, cohorts as unknown as Row[], cohorts.length);
     await table(segmentsTable, segments as unknown as Row[], segments.length);
@@ -308,12 +308,19 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   };
 }
 
-/** The `customers` table as columns (typed arrays turned into value lists once, no object per customer). */
-function customerColumns(s: CustomerSummary, tiers: Tiers, dims: (string | number)[], m: ModelOutputs, unit: PeriodUnit): Record<string, ColumnValues> {
-  const n = s.n;
+/** Customers [start, end) of the `customers` table as columns (no object per customer). */
+function customerColumns(
+  s: CustomerSummary,
+  tiers: Tiers,
+  dims: (string | number)[],
+  m: ModelOutputs,
+  unit: PeriodUnit,
+  start: number,
+  end: number,
+): Record<string, ColumnValues> {
   const col = <T extends string | number | boolean | null>(f: (c: number) => T): T[] => {
-    const out = new Array<T>(n);
-    for (let c = 0; c < n; c++) out[c] = f(c);
+    const out = new Array<T>(end - start);
+    for (let c = start; c < end; c++) out[c - start] = f(c);
     return out;
   };
   const day = (d: number) => (d === d ? d : null);
@@ -321,7 +328,7 @@ function customerColumns(s: CustomerSummary, tiers: Tiers, dims: (string | numbe
   const calibrated = (a: Float64Array) => col((c) => (s.calibrated[c] ? a[c] : null));
   const cohortLabels = new Map<number, string>();
   const columns: Record<string, ColumnValues> = {
-    customer_id: s.ids,
+    customer_id: s.ids.slice(start, end),
     cohort: col((c) => {
       if (s.firstDay[c] !== s.firstDay[c]) return null;
       const p = periodIndex(s.firstDay[c], unit);
@@ -331,8 +338,8 @@ function customerColumns(s: CustomerSummary, tiers: Tiers, dims: (string | numbe
     }),
     first_order_date: col((c) => day(s.firstDay[c])),
     last_order_date: col((c) => day(s.lastDay[c])),
-    orders: Array.from(s.orders),
-    purchase_days: Array.from(s.purchaseDays),
+    orders: Array.from(s.orders.subarray(start, end)),
+    purchase_days: Array.from(s.purchaseDays.subarray(start, end)),
     revenue: col((c) => round2(s.revenue[c])),
     margin: col((c) => round2(s.margin[c])),
     first_order_value: col((c) => round2(s.firstOrderValue[c])),

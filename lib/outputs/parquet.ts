@@ -11,7 +11,7 @@
 import { Writable } from 'node:stream';
 import parquet from 'parquetjs-lite';
 import { parquetReadObjects } from 'hyparquet';
-import { parquetWriteBuffer } from 'hyparquet-writer';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { compressors } from 'hyparquet-compressors';
 import type { ColumnType, Row, TableDef } from './schema.js';
 
@@ -93,23 +93,40 @@ const ELEMENT: Record<ColumnType, { type: 'BYTE_ARRAY' | 'INT32' | 'INT64' | 'DO
 };
 
 /**
- * Encodes a table given as columns (one array per column, `n` values each). Dates are day
- * numbers (days since 1970-01-01); non-finite numbers are written as null, never NaN.
+ * Encodes a table given as columns, produced `chunkRows` rows at a time by `chunk(start, end)`
+ * (one array per column, end - start values each), one row group per chunk: the table is never
+ * held as values whole (1M customers x 20 columns as JS values would be most of a gigabyte).
+ * Dates are day numbers (days since 1970-01-01); non-finite numbers are written as null.
  */
-export function encodeParquetColumns(table: TableDef, columns: Record<string, ColumnValues>, n: number): Uint8Array {
-  const columnData = table.columns.map((c) => {
-    const values = columns[c.name];
-    if (!values || values.length !== n) throw new Error(`${table.name}.${c.name}: expected ${n} values, got ${values?.length ?? 'none'}`);
-    const data = c.type === 'bigint'
-      ? values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? BigInt(Math.round(v)) : null))
-      : c.type === 'string' || c.type === 'boolean'
-        ? values
-        : values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null));
-    return { name: c.name, data };
-  });
+export function encodeParquetColumns(
+  table: TableDef,
+  n: number,
+  chunk: (start: number, end: number) => Record<string, ColumnValues>,
+  chunkRows = 200_000,
+): Uint8Array {
   const schema = [
     { name: 'root', num_children: table.columns.length },
     ...table.columns.map((c) => ({ name: c.name, repetition_type: 'OPTIONAL' as const, ...ELEMENT[c.type] })),
   ];
-  return new Uint8Array(parquetWriteBuffer({ columnData, schema, rowGroupSize: 250_000 }));
+  const writer = new ByteWriter();
+  const pq = new ParquetWriter({ writer, schema });
+  for (let start = 0; start < n || (n === 0 && start === 0); start += chunkRows) {
+    const end = Math.min(n, start + chunkRows);
+    const columns = chunk(start, end);
+    const columnData = table.columns.map((c) => {
+      const values = columns[c.name];
+      if (!values || values.length !== end - start) throw new Error(`${table.name}.${c.name}: expected ${end - start} values, got ${values?.length ?? 'none'}`);
+      const data =
+        c.type === 'bigint'
+          ? values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? BigInt(Math.round(v)) : null))
+          : c.type === 'string' || c.type === 'boolean'
+            ? values
+            : values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null));
+      return { name: c.name, data };
+    });
+    pq.write({ columnData, rowGroupSize: chunkRows });
+    if (n === 0) break;
+  }
+  pq.finish();
+  return new Uint8Array(writer.getBuffer());
 }

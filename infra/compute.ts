@@ -25,14 +25,16 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const HANDLER_ENTRY = join(REPO_ROOT, 'functions', 'handler.ts');
 
 /**
- * Sizing (provisional; the lead updates it from `npm run bench`). Lambda gives CPU in
- * proportion to memory: one full vCPU at 1769 MB, about 1.7 at 3008 MB. The run is CPU-bound
- * and mostly on one thread, so past 1769 MB it gains only what gunzip, the Parquet codecs and
- * GC do off the main thread. Benchmark target: peak RSS under 1 GB for a 10M-row export, so
- * 3008 MB is headroom, not need. 15 minutes is Lambda's ceiling; a run over it belongs on
- * engine "athena".
+ * Sizing, from `npm run bench` (bench/results.json; README "Performance"): a 10M-row, 1M-customer
+ * export ran in about 70 s on 2 cores here with a peak RSS of 0.98 GB when V8's old space is
+ * capped at 512 MB (1.16 GB uncapped: the heap cap makes V8 collect sooner, at no measured cost
+ * in time). 2048 MB gives 1.16 vCPU (Lambda allots CPU in proportion to memory; the run is CPU-bound
+ * on one thread) and twice the measured peak as headroom; the old-space cap below keeps the heap
+ * from growing into it lazily. Raise both together for exports with several million customers
+ * (the per-customer state grows with customers, not rows).
  */
-export const MEMORY_MB = 3008;
+export const MEMORY_MB = 2048;
+export const NODE_OPTIONS = '--enable-source-maps --max-old-space-size=768';
 export const TIMEOUT = Duration.minutes(15);
 /** One run at a time: two runs for the same date must not race (the run itself also locks). */
 export const RESERVED_CONCURRENCY = 1;

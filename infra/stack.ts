@@ -9,7 +9,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms.js';
 import { Catalog, EXPORT_TABLE_NAME } from './catalog.js';
-import { checkEnvironmentSize, Compute } from './compute.js';
+import { checkEnvironmentSize, Compute, NODE_OPTIONS } from './compute.js';
 import { Delivery } from './delivery.js';
 import { acknowledgeWildcardResource } from './nag.js';
 import { RunSchedule } from './schedule.js';
@@ -49,7 +49,7 @@ export class TailwatchStack extends Stack {
       CONFIG_JSON: JSON.stringify(settings.configInput),
       POWERTOOLS_SERVICE_NAME: 'tailwatch',
       LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS,
     };
     this.compute = new Compute(this, 'Compute', { settings, environment });
     const { fn, role } = this.compute;

@@ -103,7 +103,8 @@ describe('pipeline Lambda', () => {
     expect(p.Runtime).toBe('nodejs22.x');
     expect(ARCHITECTURE.name).toBe('arm64');
     expect(p.Architectures).toEqual(['arm64']);
-    expect(p.MemorySize).toBe(3008);
+    expect(p.MemorySize).toBe(2048);
+    expect(p.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps --max-old-space-size=768');
     expect(p.Timeout).toBe(900);
     expect(p.ReservedConcurrentExecutions).toBe(1);
     expect(p.Handler).toBe('index.handler');

@@ -17,6 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetMetadataAsync, parquetScan, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
+import { parquetHeader, readPage } from 'hyparquet/src/column.js';
+import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
+import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js';
+import type { ColumnDecoder, DecodedArray, ParquetParsers, SchemaTree } from 'hyparquet/src/types.js';
 import type { ColumnRef } from '../config.js';
 import { ROW_REJECTED, SLOT, slotKey, type DateKind, type RowBuilder } from './rows.js';
 import { IngestError } from './types.js';
@@ -128,6 +132,72 @@ function resolveColumn(name: string, ref: ColumnRef, slot: number, names: string
   return i;
 }
 
+// numbers instead of Date objects: no allocation per value, and DATE vs TIMESTAMP is known from the schema
+const PARSERS: Partial<ParquetParsers> = {
+  dateFromDays: (d: number) => d as unknown as Date,
+  timestampFromMilliseconds: (v: bigint) => Number(v) as unknown as Date,
+  timestampFromMicroseconds: (v: bigint) => Math.floor(Number(v) / 1000) as unknown as Date,
+  timestampFromNanoseconds: (v: bigint) => Math.floor(Number(v) / 1e6) as unknown as Date,
+};
+
+/** A top-level column that is neither nested nor repeated: rows and values line up one to one. */
+function isFlat(el: SchemaTree): boolean {
+  return el.children.length === 0 && el.element.repetition_type !== 'REPEATED';
+}
+
+/**
+ * One flat column chunk (one row group) decoded with hyparquet's page decoders but without its
+ * list assembly. Why (issue 8, 10M rows, DuckDB's Parquet, every column OPTIONAL): for an optional
+ * column with no nulls on a page, hyparquet's assembleLists synthesises a definition level per
+ * value and pushes each value into a new array, ~6 s of a 48 s ingest plus its garbage. Here a page
+ * without nulls hands its decoded values over as they are; a page with nulls is expanded once.
+ */
+function readFlatChunk(buffer: ArrayBuffer, decoder: ColumnDecoder, rows: number): DecodedArray {
+  const reader = { view: new DataView(buffer), offset: 0 };
+  const maxDef = decoder.element.repetition_type === 'REQUIRED' ? 0 : 1;
+  const parts: DecodedArray[] = [];
+  let dictionary: DecodedArray | undefined;
+  let count = 0;
+  while (count < rows && reader.offset < buffer.byteLength - 1) {
+    const header = parquetHeader(reader);
+    if (header.type === 'DICTIONARY_PAGE') {
+      const { data } = readPage(reader, header, decoder, undefined, undefined, 0);
+      if (data) dictionary = convert(data, decoder);
+      continue;
+    }
+    const bytes = new Uint8Array(buffer, reader.offset, header.compressed_page_size);
+    reader.offset += header.compressed_page_size;
+    let page;
+    let encoding;
+    if (header.type === 'DATA_PAGE' && header.data_page_header) {
+      const daph = header.data_page_header;
+      encoding = daph.encoding;
+      page = readDataPage(decompressPage(bytes, Number(header.uncompressed_page_size), decoder.codec, decoder.compressors), daph, decoder);
+    } else if (header.type === 'DATA_PAGE_V2' && header.data_page_header_v2) {
+      encoding = header.data_page_header_v2.encoding;
+      page = readDataPageV2(bytes, header, decoder);
+    } else continue; // index pages: nothing to read
+    const values = convertWithDictionary(page.dataPage, dictionary, encoding, decoder);
+    const defs = page.definitionLevels;
+    if (defs && defs.length > 0 && maxDef > 0) {
+      const out: unknown[] = new Array(defs.length);
+      let j = 0;
+      for (let i = 0; i < defs.length; i++) out[i] = defs[i] === maxDef ? values[j++] : null;
+      parts.push(out);
+      count += defs.length;
+    } else {
+      parts.push(values);
+      count += values.length;
+    }
+  }
+  if (count !== rows) throw new Error(`column "${decoder.element.name}" has ${count} values in a row group of ${rows} rows`);
+  if (parts.length === 1) return parts[0];
+  const out: unknown[] = new Array(count);
+  let k = 0;
+  for (const p of parts) for (let i = 0; i < p.length; i++) out[k++] = p[i];
+  return out;
+}
+
 function jsonValue(v: unknown): unknown {
   return typeof v === 'bigint' ? String(v) : v;
 }
@@ -171,24 +241,49 @@ export async function readParquet(
       dateKind,
     );
 
-    let scan;
-    try {
-      scan = await parquetScan({
-        file,
-        metadata,
-        columns: neededNames,
-        compressors,
-        // numbers instead of Date objects: no allocation per value, and DATE vs TIMESTAMP is known from the schema
-        parsers: {
-          dateFromDays: (d: number) => d as unknown as Date,
-          timestampFromMilliseconds: (v: bigint) => Number(v) as unknown as Date,
-          timestampFromMicroseconds: (v: bigint) => Math.floor(Number(v) / 1000) as unknown as Date,
-          timestampFromNanoseconds: (v: bigint) => Math.floor(Number(v) / 1e6) as unknown as Date,
-        },
-      });
-    } catch (e) {
-      throw new IngestError(`${name}: unreadable Parquet file (${(e as Error).message})`);
+    const flat = needed.every((c) => isFlat(tree.children[c]));
+    let scan: Awaited<ReturnType<typeof parquetScan>> | null = null;
+    if (!flat) {
+      try {
+        scan = await parquetScan({ file, metadata, columns: neededNames, compressors, parsers: PARSERS });
+      } catch (e) {
+        throw new IngestError(`${name}: unreadable Parquet file (${(e as Error).message})`);
+      }
     }
+    const parsers: ParquetParsers = { ...DEFAULT_PARSERS, ...PARSERS };
+    // the column chunk of each needed column in a row group: flat columns are leaves, one chunk each
+    let ranges: { rowStart: number; rowEnd: number; group: number }[] = [];
+    let rowStart = 0;
+    metadata.row_groups.forEach((g, group) => {
+      const n = Number(g.num_rows);
+      ranges.push({ rowStart, rowEnd: rowStart + n, group });
+      rowStart += n;
+    });
+    if (scan) ranges = scan.ranges.map((r) => ({ ...r, group: -1 }));
+    const readGroup = async (range: { rowStart: number; rowEnd: number; group: number }): Promise<DecodedArray[]> => {
+      if (scan) return Promise.all(neededNames.map((column) => scan!.readColumn({ column, rowStart: range.rowStart, rowEnd: range.rowEnd })));
+      const g = metadata.row_groups[range.group];
+      return Promise.all(
+        needed.map(async (c) => {
+          const leaf = tree.children[c];
+          const chunk = g.columns.find((col) => col.meta_data?.path_in_schema.length === 1 && col.meta_data.path_in_schema[0] === leaf.element.name);
+          const md = chunk?.meta_data;
+          if (!md) throw new Error(`no column chunk for "${leaf.element.name}"`);
+          const start = Number(md.dictionary_page_offset ?? md.data_page_offset);
+          const end = start + Number(md.total_compressed_size);
+          const decoder: ColumnDecoder = {
+            pathInSchema: md.path_in_schema,
+            type: md.type,
+            element: leaf.element,
+            schemaPath: [tree, leaf],
+            codec: md.codec,
+            parsers,
+            compressors,
+          };
+          return readFlatChunk(await file.slice(start, end), decoder, range.rowEnd - range.rowStart);
+        }),
+      );
+    };
     // hyparquet decodes DECIMAL as n * 10^-scale, which is not correctly rounded (4273 * 0.01 =
     // 42.730000000000004); money must read as the writer wrote it, so recover n and divide instead.
     const decimalScale = needed.map((c) => {
@@ -198,12 +293,11 @@ export async function readParquet(
     });
     const vals = builder.vals;
     const nSlots = refs.length;
-    for (const range of scan.ranges) {
+    for (const range of ranges) {
+      if (range.rowEnd === range.rowStart) continue;
       let cols: ArrayLike<unknown>[];
       try {
-        cols = await Promise.all(
-          neededNames.map((column) => scan.readColumn({ column, rowStart: range.rowStart, rowEnd: range.rowEnd })),
-        );
+        cols = await readGroup(range);
       } catch (e) {
         throw new IngestError(
           `${name}: unreadable Parquet data in rows ${range.rowStart + 1}-${range.rowEnd} (${(e as Error).message})`,

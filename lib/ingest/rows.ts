@@ -78,6 +78,8 @@ export interface BuilderOptions {
   onAccepted?: (row: AcceptedRow) => void;
   onReject?: (r: Reject) => void;
   dedupe: boolean;
+  /** Rows expected (a guess from file sizes; 0 = unknown): sizes the de-duplication set once. */
+  expectedRows?: number;
 }
 
 export class RowBuilder {
@@ -122,6 +124,7 @@ export class RowBuilder {
     hasOrder: false,
     orderHash: 0,
     dims: EMPTY_DIMS,
+    expectedRows: 0,
   };
 
   // the row under construction, set by build() or parseBytes(), read by commit()
@@ -152,7 +155,9 @@ export class RowBuilder {
     this.currency = config.currency.toUpperCase();
     this.currencyCodes = [...this.currency].map((c) => c.charCodeAt(0));
     this.asOf = opts.asOfDay ?? Number.POSITIVE_INFINITY;
-    this.seen = opts.dedupe ? new FingerprintSet() : null;
+    // sized up front: growing holds both tables (at 10M rows 64 + 128 MiB) and rehashes every row
+    this.seen = opts.dedupe ? new FingerprintSet(Math.ceil(((opts.expectedRows ?? 0) * 4) / 3)) : null;
+    this.view.expectedRows = opts.expectedRows ?? 0;
     this.dimIds = Array.from({ length: this.nDims }, () => new Interner(64));
     this.dimKeys = new Int32Array(this.nDims);
   }

@@ -35,6 +35,11 @@ export interface AcceptedRow {
   orderHash: number;
   /** As SalesRow.dims: shared between rows, do not mutate. */
   dims: string[];
+  /**
+   * About how many rows this ingest() call will read, guessed from the input files' sizes (0 when
+   * unknown): lets a consumer size its tables once instead of growing them (issue 8).
+   */
+  expectedRows: number;
 }
 
 /** A row that did not validate: where it is, which column, why, and its text. */

@@ -51,7 +51,7 @@ export async function runAndDeliver(req: RunRequest): Promise<RunResponse> {
     if (!req.send) return { result, delivery: { status: 'not requested' } };
     const ses = makeSesClient(env);
     const delivery = await sendOnce(out, result.runDate, result.manifest.runId, () =>
-      sendRawEmail(ses, { from: result.email.from, to: result.email.to, raw: result.email.eml }),
+      sendRawEmail(ses, { from: result.email.from, to: result.email.to, raw: result.email.eml, configurationSet: req.configurationSet }),
       { force: req.forceSend },
     ).catch((e: Error) => {
       throw new RunFailedError(`the report was computed and saved, but could not be sent: ${e.message}`, 'delivery');
@@ -119,7 +119,7 @@ async function notifyOperators(e: unknown, req: RunRequest, env: Env): Promise<v
       from: req.config.report.from,
       to: operators,
     });
-    await sendRawEmail(makeSesClient(env), { from: req.config.report.from, to: operators, raw: notice.eml });
+    await sendRawEmail(makeSesClient(env), { from: req.config.report.from, to: operators, raw: notice.eml, configurationSet: req.configurationSet });
   } catch (notifyError) {
     process.stderr.write(`tailwatch: could not send the failure notice: ${(notifyError as Error).message}\n`);
   }

@@ -41,6 +41,8 @@ export interface RawEmail {
   to: string[];
   /** The whole MIME message (headers and body), as built e.g. by nodemailer's MailComposer. */
   raw: Uint8Array;
+  /** SES configuration set (the stack's: sending events, reputation metrics). */
+  configurationSet?: string;
 }
 
 export async function sendRawEmail(client: SESv2Client, email: RawEmail): Promise<{ messageId: string }> {
@@ -61,6 +63,7 @@ export async function sendRawEmail(client: SESv2Client, email: RawEmail): Promis
         FromEmailAddress: from,
         Destination: { ToAddresses: to },
         Content: { Raw: { Data: raw } },
+        ConfigurationSetName: email.configurationSet,
       }),
     );
     if (!res.MessageId) throw new Error('SES answered without a MessageId');

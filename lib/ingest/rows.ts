@@ -17,6 +17,7 @@ import { dateRejectReason, parseDateToDay, plainDateBytesToDay, utcMsToDay, type
 import type { RowCounts } from '../types.js';
 import { Fingerprint, FingerprintSet } from './fingerprint.js';
 import { Interner } from './intern.js';
+import { ORDER_DUPLICATE, ORDER_NEW_PURCHASE, OrderRows } from './orders.js';
 import { numberRejectReason, parseNumber, parseSimpleNumberBytes } from './numbers.js';
 import type { AcceptedRow, Reject, SalesRow } from './types.js';
 
@@ -106,7 +107,11 @@ export class RowBuilder {
   private readonly currencyCodes: number[];
   private readonly asOf: number;
   private readonly fp = new Fingerprint();
-  private readonly seen: FingerprintSet | null;
+  /** Rows without an order id, when de-duplicating (made on first use). */
+  private seen: FingerprintSet | null = null;
+  /** Orders seen: first purchase rows (AcceptedRow.newOrder) and, when de-duplicating, fingerprints. */
+  private readonly orders: OrderRows | null;
+  private readonly dedupe: boolean;
   private reason = '';
   private rejectSlot = -1;
   private readonly dimIds: Interner[];
@@ -123,6 +128,7 @@ export class RowBuilder {
     margin: Number.NaN,
     hasOrder: false,
     orderHash: 0,
+    newOrder: false,
     dims: EMPTY_DIMS,
     expectedRows: 0,
   };
@@ -155,8 +161,9 @@ export class RowBuilder {
     this.currency = config.currency.toUpperCase();
     this.currencyCodes = [...this.currency].map((c) => c.charCodeAt(0));
     this.asOf = opts.asOfDay ?? Number.POSITIVE_INFINITY;
-    // sized up front: growing holds both tables (at 10M rows 64 + 128 MiB) and rehashes every row
-    this.seen = opts.dedupe ? new FingerprintSet(Math.ceil(((opts.expectedRows ?? 0) * 4) / 3)) : null;
+    this.dedupe = opts.dedupe;
+    // sized up front: growing holds both tables (at 10M rows 134 + 268 MB) and rehashes every entry
+    this.orders = this.mapped[SLOT.orderId] ? new OrderRows(opts.expectedRows ?? 0) : null;
     this.view.expectedRows = opts.expectedRows ?? 0;
     this.dimIds = Array.from({ length: this.nDims }, () => new Interner(64));
     this.dimKeys = new Int32Array(this.nDims);
@@ -487,7 +494,9 @@ export class RowBuilder {
     }
     const orderBytes = b !== null ? this.rOrderBytes : null;
     const hasOrder = orderBytes !== null || this.rOrder !== null;
-    if (this.seen) {
+    let hi = 0;
+    let lo = 0;
+    if (this.dedupe) {
       const fp = this.fp;
       fp.reset();
       fp.int(this.rKey);
@@ -503,7 +512,27 @@ export class RowBuilder {
         fp.num(this.rUnitPrice);
       }
       for (let k = 0; k < this.nDims; k++) fp.int(this.dimKeys[k]);
-      if (!this.seen.add(fp.hi, fp.lo)) {
+      hi = fp.hi;
+      lo = fp.lo;
+    }
+    let oh = 0;
+    let newOrder = false;
+    if (hasOrder) {
+      if (orderBytes !== null) {
+        let h = 0x811c9dc5;
+        for (let i = this.rOrderStart; i < this.rOrderEnd; i++) h = Math.imul(h ^ orderBytes[i], 0x01000193);
+        oh = h | 0;
+      } else oh = orderHash(this.rOrder!);
+      // one probe for both de-duplication and the order's first purchase row (see OrderRows)
+      const r = this.orders!.add(this.rKey, oh, this.rAmount >= 0, this.dedupe, hi, lo);
+      if (r === ORDER_DUPLICATE) {
+        this.counts.duplicates++;
+        return ROW_DUPLICATE;
+      }
+      newOrder = r === ORDER_NEW_PURCHASE;
+    } else if (this.dedupe) {
+      this.seen ??= this.orders ? this.orders.rest : new FingerprintSet();
+      if (!this.seen.add(hi, lo)) {
         this.counts.duplicates++;
         return ROW_DUPLICATE;
       }
@@ -521,11 +550,8 @@ export class RowBuilder {
       v.amount = this.rAmount;
       v.margin = this.rMargin === null ? Number.NaN : this.rMargin;
       v.hasOrder = hasOrder;
-      if (orderBytes !== null) {
-        let h = 0x811c9dc5;
-        for (let i = this.rOrderStart; i < this.rOrderEnd; i++) h = Math.imul(h ^ orderBytes[i], 0x01000193);
-        v.orderHash = h | 0;
-      } else v.orderHash = this.rOrder !== null ? orderHash(this.rOrder) : 0;
+      v.orderHash = oh;
+      v.newOrder = newOrder;
       v.dims = dims;
       this.opts.onAccepted(v);
     }

@@ -33,6 +33,11 @@ export interface AcceptedRow {
   hasOrder: boolean;
   /** FNV-1a 32-bit hash of the order id's UTF-16 code units (ingest's orderHash), when hasOrder. */
   orderHash: number;
+  /**
+   * A purchase row (amount >= 0) with an order id, the first accepted purchase row of its
+   * (customer, order-id hash) in this ingest() call: counting these counts distinct orders.
+   */
+  newOrder: boolean;
   /** As SalesRow.dims: shared between rows, do not mutate. */
   dims: string[];
   /**

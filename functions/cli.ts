@@ -93,7 +93,7 @@ async function runCommand(argv: string[]): Promise<number> {
     [
       `tailwatch ${result.runDate}: ${result.summary}`,
       `report:  ${root}/runs/run_date=${result.runDate}/report.html (also report.txt, report.eml)`,
-      `tables:  ${root}/{customers,cohorts,segments,periods,alerts}/run_date=${result.runDate}/part-00000.parquet`,
+      `tables:  ${root}/{customers,cohorts,segments,periods,trends,alerts}/run_date=${result.runDate}/part-00000.parquet`,
       `email:   ${delivery.status === 'sent' ? `sent (message ${delivery.messageId})` : delivery.status === 'skipped' ? `not sent: ${delivery.reason}` : 'not sent (use --send)'}`,
       '',
     ].join('\n'),

@@ -126,9 +126,6 @@ class OrderSet {
     this.mask = capacity - 1;
   }
 
-  reserve(n: number): void {
-    if (slotsFor(n) > this.mask + 1) this.rehash(slotsFor(n));
-  }
 
   /** True when the pair is new. */
   add(c: number, k: number): boolean {
@@ -203,7 +200,8 @@ export class CustomerAccumulator {
   readonly dimValues: string[][];
   private dimIndex: Map<string, number>[];
   days = new CustomerDays();
-  private orderSet = new OrderSet();
+  /** Distinct orders for add(); addAccepted rows carry ingest's newOrder instead (made on first use). */
+  private orderSet: OrderSet | null = null;
   hasMargin = false;
   /** Ingest key -> customer + 1 (0 = not seen yet). */
   private keyToCustomer = new Int32Array(1024);
@@ -221,7 +219,7 @@ export class CustomerAccumulator {
    */
   releaseRowState(): void {
     this.days = new CustomerDays(16);
-    this.orderSet = new OrderSet(16);
+    this.orderSet = null;
   }
 
   get customerCount(): number {
@@ -247,15 +245,14 @@ export class CustomerAccumulator {
   }
 
   /**
-   * Sizes the (customer, day) table and the order set for about `rows` rows before they come:
-   * growing by doubling holds the old and the new table at once (at 10M rows, 134 + 268 MB for
-   * the day table alone). Both hold at most one entry a row.
+   * Sizes the (customer, day) table for about `rows` rows before they come: growing by doubling
+   * holds the old and the new table at once (at 10M rows, 134 + 268 MB). It holds at most one
+   * entry a row.
    */
   reserve(rows: number): void {
     if (rows <= this.reservedRows) return;
     this.reservedRows = rows;
     this.days.reserve(rows);
-    this.orderSet.reserve(rows);
   }
 
   private growCustomers(): void {
@@ -283,7 +280,8 @@ export class CustomerAccumulator {
 
   add(row: SalesRow): void {
     const c = this.customer(row.customerId);
-    this.addTo(c, row.day, row.amount, row.margin === null ? Number.NaN : row.margin, row.orderId !== null, row.orderId === null ? 0 : hashString(row.orderId), row.dims);
+    const countOrder = row.amount >= 0 && (row.orderId === null || (this.orderSet ??= new OrderSet()).add(c, hashString(row.orderId)));
+    this.addTo(c, row.day, row.amount, row.margin === null ? Number.NaN : row.margin, countOrder, row.dims);
   }
 
   /**
@@ -308,20 +306,19 @@ export class CustomerAccumulator {
       c = this.index === null ? this.newCustomer(row.customerId) : this.customer(row.customerId);
       this.keyToCustomer[k] = c + 1;
     }
-    this.addTo(c, row.day, row.amount, row.margin, row.hasOrder, row.orderHash, row.dims);
+    // ingest flags an order's first purchase row (one probe shared with de-duplication, issue 8)
+    this.addTo(c, row.day, row.amount, row.margin, row.amount >= 0 && (!row.hasOrder || row.newOrder), row.dims);
   }
 
-  private addTo(c: number, day: number, amount: number, margin: number, hasOrder: boolean, orderHash: number, dims: string[]): void {
+  /** countOrder: a purchase row that starts an order (or has no order id: each such row is one). */
+  private addTo(c: number, day: number, amount: number, margin: number, countOrder: boolean, dims: string[]): void {
     const isPurchase = amount >= 0;
     this.revenue[c] += amount;
     if (!Number.isNaN(margin)) {
       this.margin[c] += margin;
       this.hasMargin = true;
     }
-    if (isPurchase) {
-      if (!hasOrder) this.orders[c]++;
-      else if (this.orderSet.add(c, orderHash)) this.orders[c]++;
-    }
+    if (countOrder) this.orders[c]++;
     this.days.add(c, day, amount);
     // Dimension values: those of the first purchase; a refund-only customer keeps its first row's.
     const better = isPurchase

@@ -54,7 +54,7 @@ export async function demo(argv: string[] = []): Promise<number> {
         `${res.customers.toLocaleString('en-US')} customers, ${res.alerts} value-loss warning(s); email ${res.email}; the local SES API received ${store.emails?.length ?? 0} message(s).`,
         '',
         `report:  ${path.relative(process.cwd(), path.join(runDir, 'report.html'))}  (also report.txt, report.eml)`,
-        `tables:  ${path.relative(process.cwd(), outDir)}/{customers,cohorts,segments,periods,alerts}/run_date=${res.runDate}/part-00000.parquet`,
+        `tables:  ${path.relative(process.cwd(), outDir)}/{customers,cohorts,segments,periods,trends,alerts}/run_date=${res.runDate}/part-00000.parquet`,
         `run:     ${path.relative(process.cwd(), path.join(runDir, 'manifest.json'))}, model.json, rejects.csv`,
         `email:   ${path.relative(process.cwd(), path.join(outDir, 'ses-received.json'))} (what the SES API received)`,
         `${files} files downloaded from s3://outputs/tailwatch/ to ${path.relative(process.cwd(), outDir) || '.'}/`,

@@ -101,7 +101,7 @@ export function renderText(
   }
 
   L.push(section('Get the data'));
-  L.push(`All tables (customers, cohorts, segments, periods, alerts) are Parquet files, partitioned by run date, under:`);
+  L.push(`All tables (customers, cohorts, segments, periods, trends, alerts) are Parquet files, partitioned by run date, under:`);
   L.push(`  ${c.tablesLocation}`);
   L.push(`This run's small-customer segments in DuckDB (in Athena, use the Glue table segments in the FROM line):`);
   L.push('');

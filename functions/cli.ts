@@ -3,6 +3,7 @@
  * core through `runAndDeliver`, prints progress on stderr and a one-line error (exit 2) for
  * anything the user can fix.
  */
+import { TABLE_NAMES } from '../lib/outputs/schema.js';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseConfig, ConfigError, type Config } from '../lib/config.js';
@@ -93,7 +94,7 @@ async function runCommand(argv: string[]): Promise<number> {
     [
       `tailwatch ${result.runDate}: ${result.summary}`,
       `report:  ${root}/runs/run_date=${result.runDate}/report.html (also report.txt, report.eml)`,
-      `tables:  ${root}/{customers,cohorts,segments,periods,trends,alerts}/run_date=${result.runDate}/part-00000.parquet`,
+      `tables:  ${root}/{${TABLE_NAMES.join(',')}}/run_date=${result.runDate}/part-00000.parquet`,
       `email:   ${delivery.status === 'sent' ? `sent (message ${delivery.messageId})` : delivery.status === 'skipped' ? `not sent: ${delivery.reason}` : 'not sent (use --send)'}`,
       '',
     ].join('\n'),

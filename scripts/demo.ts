@@ -4,6 +4,7 @@
  * export in examples/, runs the same handler the Lambda runs, then downloads the tables, the
  * report and the email the SES API received into ./out/ and prints where they are.
  */
+import { TABLE_NAMES } from '../lib/outputs/schema.js';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -54,7 +55,7 @@ export async function demo(argv: string[] = []): Promise<number> {
         `${res.customers.toLocaleString('en-US')} customers, ${res.alerts} value-loss warning(s); email ${res.email}; the local SES API received ${store.emails?.length ?? 0} message(s).`,
         '',
         `report:  ${path.relative(process.cwd(), path.join(runDir, 'report.html'))}  (also report.txt, report.eml)`,
-        `tables:  ${path.relative(process.cwd(), outDir)}/{customers,cohorts,segments,periods,trends,alerts}/run_date=${res.runDate}/part-00000.parquet`,
+        `tables:  ${path.relative(process.cwd(), outDir)}/{${TABLE_NAMES.join(',')}}/run_date=${res.runDate}/part-00000.parquet`,
         `run:     ${path.relative(process.cwd(), path.join(runDir, 'manifest.json'))}, model.json, rejects.csv`,
         `email:   ${path.relative(process.cwd(), path.join(outDir, 'ses-received.json'))} (what the SES API received)`,
         `${files} files downloaded from s3://outputs/tailwatch/ to ${path.relative(process.cwd(), outDir) || '.'}/`,

@@ -8,6 +8,7 @@
 import { escapeHtml as esc } from './format.js';
 import { capitalize, type Heatmap, type ReportContent, type WarningView } from './content.js';
 import type { ReportInput } from './types.js';
+import { TABLE_NAMES } from '../outputs/schema.js';
 
 /** buildReportEmail puts notes (e.g. a trimmed attachment) here. */
 export const HTML_NOTE_MARKER = '<!--tailwatch:notes-->';
@@ -195,7 +196,7 @@ export function renderHtml(
   out.push(
     row(
       `<h2 style="${H2}">Get the data</h2>` +
-        `<p style="${TEXT}margin:0 0 6px;">All tables (customers, cohorts, segments, periods, trends, alerts) are Parquet files, partitioned by run date, under:</p>` +
+        `<p style="${TEXT}margin:0 0 6px;">All tables (${TABLE_NAMES.join(', ')}) are Parquet files, partitioned by run date, under:</p>` +
         `<p style="${FONT}font-size:13px;margin:0 0 8px;padding:6px 8px;background:#f3f4f6;color:#111827;word-break:break-all;font-family:Menlo,Consolas,monospace;">${esc(c.tablesLocation)}</p>` +
         `<p style="${TEXT}margin:0 0 6px;">This run's small-customer segments in DuckDB (in Athena, use the Glue table <code>segments</code> in the FROM line):</p>` +
         `<pre style="font-family:Menlo,Consolas,monospace;font-size:12px;line-height:1.4;margin:0 0 10px;padding:8px;background:#f3f4f6;color:#111827;white-space:pre-wrap;word-break:break-all;">${esc(c.query)}</pre>`,

@@ -4,6 +4,7 @@
  */
 import { capitalize, type Curve, type Heatmap, type ReportContent } from './content.js';
 import type { ReportInput } from './types.js';
+import { TABLE_NAMES } from '../outputs/schema.js';
 
 function section(title: string): string {
   return `\n${title}\n${'-'.repeat(title.length)}`;
@@ -101,7 +102,7 @@ export function renderText(
   }
 
   L.push(section('Get the data'));
-  L.push(`All tables (customers, cohorts, segments, periods, trends, alerts) are Parquet files, partitioned by run date, under:`);
+  L.push(`All tables (${TABLE_NAMES.join(', ')}) are Parquet files, partitioned by run date, under:`);
   L.push(`  ${c.tablesLocation}`);
   L.push(`This run's small-customer segments in DuckDB (in Athena, use the Glue table segments in the FROM line):`);
   L.push('');

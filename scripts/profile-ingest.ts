@@ -47,5 +47,15 @@ for (const mode of (process.argv[3] ?? 'noop,acc').split(',')) {
     Math.round(process.memoryUsage().rss / 1e6),
     'customers',
     acc.customerCount,
+    'accepted',
+    r.rows.accepted,
+    'duplicates',
+    r.rows.duplicates,
+    'orders',
+    acc.orders.reduce((a, b) => a + b, 0),
+    'heapMB',
+    Math.round(process.memoryUsage().heapUsed / 1e6),
+    'arrayBuffersMB',
+    Math.round(process.memoryUsage().arrayBuffers / 1e6),
   );
 }

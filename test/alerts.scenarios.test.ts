@@ -25,6 +25,8 @@ describe('value-loss warnings on planted scenarios', () => {
     // (more money), but no other tier is blamed
     expect(found.some((a) => a.tier === 'small' && a.segment === 'all')).toBe(true);
     expect(found.every((a) => a.tier === 'small' || a.tier === 'all')).toBe(true);
+    // The all-customers roll-up of the same loss ranks after it: the headline names the small tier.
+    expect(found[0].tier).toBe('small');
     for (const a of found) {
       expect(a.q_value).toBeLessThanOrEqual(0.05);
       expect(a.change).toBeLessThan(0);

@@ -308,7 +308,7 @@ describe('renderReport', () => {
     const t = visibleText(withAlerts.html);
     const order = [
       'Small customers in region=EU: retention down from 21.0% to 14.0%', // h1
-      '2 value-loss warnings this run; together about $71,210 a year at risk', // summary
+      '2 value-loss warnings this run; the largest puts about $48,210 a year at risk (they overlap', // summary: overlapping amounts are not added up
       'Small customers are 57.1% of customers and bring 27.0% of revenue',
       'Top warnings, by money at risk',
       '#1 · Critical Small customers in region=EU: retention', // 48,210 ranks above 23,000 although given second
@@ -403,7 +403,7 @@ describe('renderReport', () => {
   it('the plain text carries the same facts as the HTML', () => {
     const facts = [
       'Small customers in region=EU: retention down from 21.0% to 14.0%, about $48.2K a year at risk',
-      '$71,210',
+      'the largest puts about $48,210 a year at risk',
       '#1 [critical] Small customers in region=EU: retention',
       '21.0% -> 14.0% (-7.0 pts, -33.3%); about $48,210 a year at risk',
       'What this means: Out of every 100 small customers',

@@ -123,6 +123,12 @@ export function detectValueLoss(input: ValueLossInput): ValueLossResult {
   // 10% of a bigger one ranks first; ties by tier order, then by q-value.
   const key = (a: Omit<AlertRow, 'rank'>) => a.annual_value_at_risk * (order(a.tier) === 0 ? CLOSE : 1);
   alerts.sort((a, b) => key(b) - key(a) || order(a.tier) - order(b.tier) || a.q_value - b.q_value);
+  // A roll-up (tier "all") whose loss also shows in a specific tier, same metric and segment,
+  // ranks after its parts: the headline names the customers who are actually leaving.
+  const isRollUp = (a: Omit<AlertRow, 'rank'>) =>
+    a.tier === 'all' && alerts.some((b) => b.tier !== 'all' && b.metric === a.metric && b.segment === a.segment);
+  const rollUps = new Set(alerts.filter(isRollUp));
+  alerts.splice(0, alerts.length, ...alerts.filter((a) => !rollUps.has(a)), ...alerts.filter((a) => rollUps.has(a)));
   return {
     alerts: alerts.map((a, i) => ({ rank: i + 1, ...a })),
     tooSmall,

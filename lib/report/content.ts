@@ -111,8 +111,9 @@ function meaning(f: Formatters, a: AlertRow, period: CohortPeriod): string {
   }
 }
 
+/** The alerts stage's ranking is the one source of order (money, small tiers first when close, roll-ups after their parts). */
 export function rankAlerts(alerts: AlertRow[]): AlertRow[] {
-  return [...alerts].sort((x, y) => y.annual_value_at_risk - x.annual_value_at_risk || x.rank - y.rank);
+  return [...alerts].sort((x, y) => x.rank - y.rank || y.annual_value_at_risk - x.annual_value_at_risk);
 }
 
 export function warningView(f: Formatters, a: AlertRow, period: CohortPeriod, rank: number): WarningView {
@@ -407,7 +408,6 @@ export function buildContent(input: ReportInput): ReportContent {
   const ranked = rankAlerts(input.alerts);
   const warnings = ranked.slice(0, MAX_WARNINGS).map((a, i) => warningView(f, a, input.cohortPeriod, i + 1));
   const lt = longTail(input, f);
-  const total = ranked.reduce((s, a) => s + (Number.isFinite(a.annual_value_at_risk) ? a.annual_value_at_risk : 0), 0);
 
   let headline: string;
   const summary: string[] = [];
@@ -418,7 +418,10 @@ export function buildContent(input: ReportInput): ReportContent {
     const w = warnings[0];
     headline = `${capitalize(w.who)}: ${w.metricLabel} down from ${w.from} to ${w.to}, about ${w.moneyShort} a year at risk`;
     summary.push(
-      `${ranked.length} value-loss warning${ranked.length === 1 ? '' : 's'} this run; together about ${f.money(total)} a year at risk if ${ranked.length === 1 ? 'it persists' : 'they persist'}.`,
+      ranked.length === 1
+        ? `1 value-loss warning this run: about ${f.money(ranked[0].annual_value_at_risk)} a year at risk if it persists.`
+        : // Segments overlap (a tier's loss also shows in its regions and in all customers), so amounts are not added up.
+          `${ranked.length} value-loss warnings this run; the largest puts about ${f.money(Math.max(...ranked.map((a) => a.annual_value_at_risk)))} a year at risk (they overlap: a tier's loss also shows in its regions and in all customers).`,
     );
   }
   summary.push(lt.summarySentence);

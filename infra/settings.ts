@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, parseConfig, type Config, type ConfigInput } from '../lib/config.js';
+import { ConfigError, isTimeZone, parseConfig, type Config, type ConfigInput } from '../lib/config.js';
 import { SettingsError } from './errors.js';
 import { exportTableSpec } from './export-table.js';
 
@@ -68,15 +68,6 @@ export const CONTEXT_KEYS = [
 
 /** Retention periods CloudWatch Logs accepts. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** "a@x.com, b@y.com" (from -c) or ["a@x.com"] (from cdk.json). */
 const emailList = z.preprocess(

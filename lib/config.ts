@@ -10,7 +10,8 @@ const column = z.union([z.string().min(1), z.number().int().nonnegative()]);
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD');
 
-function isTimeZone(tz: string): boolean {
+/** True for an IANA time zone name this runtime knows (used by the config and the CDK settings). */
+export function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;

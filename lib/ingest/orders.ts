@@ -12,8 +12,10 @@
  * Rows without an order id use that set alone, as before.
  *
  * Slot: 4 Int32 words in one cache line: [(customer + 1) | PURCHASE, order hash, fp hi, fp lo];
- * 0 in word 0 = empty (a new table needs no fill pass). Load <= 0.7.
+ * 0 in word 0 = empty (a new table needs no fill pass). Load <= 0.7; sized from the expected rows,
+ * not to a power of two (fastrange slots, as the accumulator's day table), grows by 1.5x.
  */
+import { fastrange, slotsFor } from '../customers.js';
 import { FingerprintSet } from './fingerprint.js';
 
 const PURCHASE = 1 << 30;
@@ -23,24 +25,17 @@ const KEY_MASK = PURCHASE - 1;
 export const ORDER_DUPLICATE = 1;
 export const ORDER_NEW_PURCHASE = 2;
 
-function slotsFor(n: number): number {
-  let cap = 16;
-  while (cap * 7 < n * 10) cap *= 2;
-  return cap;
-}
-
 export class OrderRows {
   private t: Int32Array;
-  private mask: number;
+  private cap: number;
   private size = 0;
   /** Fingerprints of every row that is not the first of its order (and of rows without an order). */
   readonly rest: FingerprintSet;
 
   /** expectedRows: a guess of the rows to come (0 = unknown), to size the table once. */
   constructor(expectedRows = 0) {
-    const cap = slotsFor(Math.max(expectedRows, 1 << 12));
-    this.t = new Int32Array(cap * 4);
-    this.mask = cap - 1;
+    this.cap = slotsFor(Math.max(expectedRows, 1 << 12));
+    this.t = new Int32Array(this.cap * 4);
     // about 3 in 10 rows on the bench export (10M rows, 7.2M orders); it grows if there are more
     this.rest = new FingerprintSet(Math.ceil((expectedRows * 0.3 * 4) / 3));
   }
@@ -51,14 +46,14 @@ export class OrderRows {
    * recorded), else ORDER_NEW_PURCHASE when it is the order's first purchase row, else 0.
    */
   add(c: number, h: number, purchase: boolean, dedupe: boolean, hi: number, lo: number): number {
-    if ((this.size + 1) * 10 > (this.mask + 1) * 7) this.rehash();
+    if ((this.size + 1) * 10 > this.cap * 7) this.rehash();
     const t = this.t;
-    const mask = this.mask;
+    const cap = this.cap;
     const key = c + 1;
     let i = Math.imul(c, 0x9e3779b1) ^ Math.imul(h, 0x85ebca77);
     i ^= i >>> 15;
     i = Math.imul(i, 0x2c1b3c6d);
-    i = (i ^ (i >>> 12)) & mask;
+    i = fastrange(i ^ (i >>> 12), cap);
     for (;;) {
       const j = i << 2;
       const w = t[j];
@@ -81,15 +76,14 @@ export class OrderRows {
         }
         return 0;
       }
-      i = (i + 1) & mask;
+      if (++i === cap) i = 0;
     }
   }
 
   private rehash(): void {
     const old = this.t;
-    const cap = (this.mask + 1) * 2;
+    const cap = Math.ceil(this.cap * 1.5);
     const t = new Int32Array(cap * 4);
-    const mask = cap - 1;
     for (let j = 0; j < old.length; j += 4) {
       const w = old[j];
       if (w === 0) continue;
@@ -97,11 +91,11 @@ export class OrderRows {
       let i = Math.imul(c, 0x9e3779b1) ^ Math.imul(old[j + 1], 0x85ebca77);
       i ^= i >>> 15;
       i = Math.imul(i, 0x2c1b3c6d);
-      i = (i ^ (i >>> 12)) & mask;
-      while (t[i << 2] !== 0) i = (i + 1) & mask;
+      i = fastrange(i ^ (i >>> 12), cap);
+      while (t[i << 2] !== 0) if (++i === cap) i = 0;
       t.set(old.subarray(j, j + 4), i << 2);
     }
     this.t = t;
-    this.mask = mask;
+    this.cap = cap;
   }
 }

@@ -52,7 +52,7 @@ for (const mode of (process.argv[3] ?? 'noop,acc').split(',')) {
     'duplicates',
     r.rows.duplicates,
     'orders',
-    acc.orders.reduce((a, b) => a + b, 0),
+    acc.column(2, Float64Array).reduce((a, b) => a + b, 0),
     'heapMB',
     Math.round(process.memoryUsage().heapUsed / 1e6),
     'arrayBuffersMB',

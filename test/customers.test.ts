@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CustomerAccumulator, summarize } from '../lib/customers.js';
 import { CDNOW_SAMPLE_CONFIG, cdnowDir, computeCore, fileInput } from './helpers/core.js';
 
 describe('per-customer summary', () => {
@@ -64,5 +65,25 @@ describe('per-customer summary', () => {
     expect([s.orders[E], s.purchaseDays[E], s.frequency[E]]).toEqual([3, 2, 1]);
     expect(s.firstOrderValue[E]).toBeCloseTo(25, 10);
     expect(s.zbar[E]).toBeCloseTo(10, 10);
+  });
+
+  it('dimensions of the first purchase also before 1970 (negative days), and after a refund-only start', () => {
+    const acc = new CustomerAccumulator(1);
+    const row = (customerId: string, day: number, amount: number, dim: string, orderId: string | null = null) =>
+      acc.add({ customerId, day, amount, orderId, margin: null, dims: [dim] });
+    row('a', -10, -5, 'refund'); // a refund first: carried until a purchase comes
+    expect(acc.customerCount).toBe(1);
+    row('a', -5, 10, 'late', 'o1');
+    row('a', -7, 20, 'early', 'o2');
+    row('a', -7, 1, 'same-day-later', 'o2'); // same day, read later: the first row read keeps it
+    row('b', -1, -2, 'r1');
+    row('b', -3, -2, 'r0'); // refund-only: its earliest row
+    const s = summarize(acc, { asOfDay: 0, calibrationEndDay: 0, unitDays: 1, marginShare: 0.5 });
+    const dim = (c: number) => s.dimValues[0][s.dims[c]];
+    expect([dim(0), dim(1)]).toEqual(['early', 'r0']);
+    expect(Array.from(s.orders)).toEqual([2, 0]);
+    expect(Array.from(s.revenue)).toEqual([26, -4]);
+    expect(Array.from(s.margin)).toEqual([13, -2]);
+    expect([s.firstDay[0], s.lastDay[0], s.purchaseDays[0]]).toEqual([-7, -5, 2]);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isoToDay } from '../lib/dates.js';
 import { csvCell, formatFromName, ingest, IngestError, rejectsCsv } from '../lib/ingest/index.js';
 import { parseNumber } from '../lib/ingest/numbers.js';
+import { fastrange, slotsFor } from '../lib/ingest/slots.js';
 import { parseConfig } from '../lib/config.js';
 import { balanced, chunkedFile, memFile, run } from './fixtures/ingest/helpers.js';
 
@@ -180,6 +181,83 @@ describe('duplicates', () => {
     for (let i = 0; i < 100_000; i += 10) body += `o${i},c${i % 997},2024-01-${String((i % 28) + 1).padStart(2, '0')},${(i % 500) / 4},s${i % 13}\n`;
     const r = await run([memFile('big.csv', body, 1 << 16)], cfg);
     expect(r.rows).toEqual({ read: 110_000, accepted: 100_000, rejected: 0, ignored: 0, duplicates: 10_000 });
+  });
+});
+
+describe('orders and duplicates in one table (issue 8)', () => {
+  // A seeded mix of multi-line orders, refunds before the purchase, lines without an order id,
+  // one order id used by two customers, and repeated lines (of first and of later lines of an
+  // order), checked against a Set of line texts and a Set of (customer, order) purchase pairs.
+  const lines: string[] = [];
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  for (let i = 0; i < 20_000; i++) {
+    if (i > 0 && rnd(8) === 0) {
+      lines.push(lines[rnd(lines.length)]); // an exact repeat
+      continue;
+    }
+    const order = rnd(10) === 0 ? '' : `o${rnd(3000)}`;
+    lines.push(`${order},c${rnd(50)},2024-01-${String(rnd(28) + 1).padStart(2, '0')},${[-3, 0, 2.5, 7][rnd(4)]},s${rnd(3)}`);
+  }
+  const body = 'order_id,customer_id,order_date,amount,sku\n' + lines.join('\n') + '\n';
+  const config = parseConfig({ input: { columns: { orderId: 'order_id', dimensions: ['sku'] } } });
+
+  async function newOrders(dedupe: boolean): Promise<{ duplicates: number; newOrders: number; keys: Map<number, string> }> {
+    let n = 0;
+    const keys = new Map<number, string>();
+    const r = await ingest([memFile('o.csv', body, 4096)], config, {
+      dedupe,
+      onAccepted: (a) => {
+        if (a.newOrder) n++;
+        keys.set(a.customerKey, a.customerId);
+        expect(a.newOrder && (a.amount < 0 || !a.hasOrder)).toBe(false);
+      },
+    });
+    return { duplicates: r.rows.duplicates, newOrders: n, keys };
+  }
+
+  it('table slots: fastrange stays in [0, cap) at the extremes and spreads evenly; load <= 0.7', () => {
+    for (const cap of [128, 1000, 12_345_679, 2 ** 27 + 3]) {
+      expect(fastrange(0xffffffff, cap)).toBe(cap - 1);
+      expect(fastrange(-1, cap)).toBe(cap - 1);
+      expect(fastrange(0, cap)).toBe(0);
+      expect(fastrange(0x80000000, cap)).toBe(Math.floor(cap / 2));
+    }
+    expect(slotsFor(7_000_000)).toBe(10_000_000);
+    expect(slotsFor(0)).toBe(128);
+  });
+
+  it('duplicates are exact repeats; newOrder marks each (customer, order) first purchase row once', async () => {
+    const seen = new Set<string>();
+    const pairs = new Set<string>();
+    let dups = 0;
+    for (const l of lines) {
+      if (seen.has(l)) {
+        dups++;
+        continue;
+      }
+      seen.add(l);
+      const [o, c, , amount] = l.split(',');
+      if (o !== '' && Number(amount) >= 0) pairs.add(`${c}/${o}`);
+    }
+    expect(dups).toBeGreaterThan(2000);
+    const r = await newOrders(true);
+    expect(r.duplicates).toBe(dups);
+    expect(r.newOrders).toBe(pairs.size);
+  });
+
+  it('without de-duplication every line counts, and orders are still counted once', async () => {
+    const pairs = new Set<string>();
+    for (const l of lines) {
+      const [o, c, , amount] = l.split(',');
+      if (o !== '' && Number(amount) >= 0) pairs.add(`${c}/${o}`);
+    }
+    const r = await newOrders(false);
+    expect(r.duplicates).toBe(0);
+    expect(r.newOrders).toBe(pairs.size);
   });
 });
 

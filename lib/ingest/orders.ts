@@ -15,7 +15,7 @@
  * 0 in word 0 = empty (a new table needs no fill pass). Load <= 0.7; sized from the expected rows,
  * not to a power of two (fastrange slots, as the accumulator's day table), grows by 1.5x.
  */
-import { fastrange, slotsFor } from '../customers.js';
+import { fastrange, slotsFor } from './slots.js';
 import { FingerprintSet } from './fingerprint.js';
 
 const PURCHASE = 1 << 30;

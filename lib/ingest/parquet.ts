@@ -269,7 +269,8 @@ export async function readParquet(
           const chunk = g.columns.find((col) => col.meta_data?.path_in_schema.length === 1 && col.meta_data.path_in_schema[0] === leaf.element.name);
           const md = chunk?.meta_data;
           if (!md) throw new Error(`no column chunk for "${leaf.element.name}"`);
-          const start = Number(md.dictionary_page_offset ?? md.data_page_offset);
+          if (chunk!.file_path) throw new Error('column chunks in external files (file_path) are not supported');
+          const start = Number(md.dictionary_page_offset || md.data_page_offset); // as hyparquet: 0 means none
           const end = start + Number(md.total_compressed_size);
           const decoder: ColumnDecoder = {
             pathInSchema: md.path_in_schema,

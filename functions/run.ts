@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { RowAccounting } from '../lib/athena/index.js';
 import { isoToDay } from '../lib/dates.js';
 import type { InputFile } from '../lib/storage.js';
-import { runAthenaReduction } from './aws/athena.js';
+import { runAthenaReduction, type AthenaLike } from './aws/athena.js';
 import { baseClientConfig, isS3Uri } from './aws/s3.js';
 import { makeSesClient, sendRawEmail } from './aws/ses.js';
 import { inputsFor, storageFor } from './io.js';
@@ -30,6 +30,8 @@ export interface RunRequest {
   /** SES configuration set for sending (Lambda). */
   configurationSet?: string;
   env?: Env;
+  /** Engine "athena": the Athena client (default: an AthenaClient from the environment). */
+  athenaClient?: AthenaLike;
   onProgress?: (e: ProgressEvent) => void;
 }
 
@@ -87,7 +89,7 @@ async function athenaInputs(req: RunRequest, env: Env): Promise<{ inputs: InputF
   if (!isS3Uri(req.out)) throw new RunFailedError('config engine "athena" writes its reduction to S3: --out must be an s3:// location', 'input');
   const e = parsed.data;
   const asOfDay = req.asOf ? isoToDay(req.asOf) ?? undefined : undefined;
-  const { reducedPrefix, accounting } = await runAthenaReduction(new AthenaClient(athenaClientConfig(env)), {
+  const { reducedPrefix, accounting } = await runAthenaReduction(req.athenaClient ?? new AthenaClient(athenaClientConfig(env)), {
     workgroup: e.ATHENA_WORKGROUP,
     database: e.GLUE_DATABASE,
     table: e.EXPORT_TABLE,

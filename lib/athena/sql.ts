@@ -250,6 +250,19 @@ interface Base {
   dedupe: boolean;
 }
 
+/** A row's parsed mapped fields: what makes two rows equal (duplicates) and what a valid row carries on. */
+function parsedFields(m: ReturnType<typeof mapping>, dimCols: string[]): string[] {
+  return [
+    'customer_id',
+    'order_day',
+    'amount',
+    'order_id',
+    ...(m.margin !== null || m.cost !== null ? ['margin'] : []),
+    ...(m.amount === null ? ['quantity', 'unit_price'] : []),
+    ...dimCols,
+  ];
+}
+
 /** The CTEs shared by both queries: text -> date parts -> dates -> parsed -> checked. */
 function base(config: Config, opts: SqlOptions): Base {
   const d = getDialect(opts.dialect);
@@ -385,15 +398,7 @@ export function buildReductionSql(config: Config, opts: SqlOptions): string {
   const b = base(config, opts);
   const { m, dimCols } = b;
   const hasMargin = m.margin !== null || m.cost !== null;
-  const fields = [
-    'customer_id',
-    'order_day',
-    'amount',
-    'order_id',
-    ...(hasMargin ? ['margin'] : []),
-    ...(m.amount === null ? ['quantity', 'unit_price'] : []),
-    ...dimCols,
-  ];
+  const fields = parsedFields(m, dimCols);
   const where = ['reject_key IS NULL', ...(b.afterAsOf ? [`NOT (${b.afterAsOf})`] : [])].join(' AND ');
   const valid = b.dedupe
     ? `-- 6. Valid rows up to the as-of day, each distinct row once (a duplicate is the same row exported twice:\n--    every parsed mapped field equal; input.dedupe, as in lib/ingest).\nvalid AS (\n  SELECT DISTINCT ${fields.join(', ')}\n  FROM checked\n  WHERE ${where}\n)`
@@ -474,17 +479,8 @@ export function buildRejectCountSql(config: Config, opts: SqlOptions): string {
 
   const caseOf = (k: 1 | 2 | 3) =>
     `CASE reject_key\n${reasons.map((r) => `      WHEN ${lit(r[0])} THEN ${k === 2 ? lit(r[k]) : r[k]}`).join('\n')}\n    END`;
-  const hasMargin = m.margin !== null || m.cost !== null;
   // With de-duplication, valid rows are grouped by every parsed field, so a group of n rows holds n - 1 duplicates.
-  const rowKey = [
-    'customer_id',
-    'order_day',
-    'amount',
-    'order_id',
-    ...(hasMargin ? ['margin'] : []),
-    ...(m.amount === null ? ['quantity', 'unit_price'] : []),
-    ...dimCols,
-  ];
+  const rowKey = parsedFields(m, dimCols);
   const outcome = `CASE WHEN reject_key IS NOT NULL THEN 'rejected'${b.afterAsOf ? ` WHEN ${b.afterAsOf} THEN 'ignored'` : ''} ELSE 'valid' END`;
   const classified =
     `-- 6. Each row's outcome; a reject's reason, column and value; a valid row's fields (to find duplicates).\n` +

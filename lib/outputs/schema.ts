@@ -82,14 +82,19 @@ export function customersTable(dimensions: (string | number)[]): TableDef {
   };
 }
 
+/** The (tier, segment) key of every per-segment table. */
+const SEGMENT_KEY: ColumnDef[] = [
+  c('tier', 'string', 'acquisition tier, or "all"'),
+  c('segment', 'string', '"all", or a dimension value such as "region=EU"'),
+];
+
 export const cohortsTable: TableDef = {
   name: 'cohorts',
   doc: 'cohort x tier x segment x age: retention and revenue',
   columns: [
     c('cohort', 'string', 'acquisition period, e.g. 1997-01, 1997-W03, 1997-Q1'),
     c('cohort_start', 'date', 'first day of the cohort period'),
-    c('tier', 'string', 'acquisition tier, or "all"'),
-    c('segment', 'string', '"all", or a dimension value such as "region=EU"'),
+    ...SEGMENT_KEY,
     c('period', 'int', 'age in cohort periods (0 = the acquisition period)'),
     c('customers', 'int', 'cohort size'),
     c('active_customers', 'int', 'cohort members who bought in this age period'),
@@ -124,8 +129,7 @@ export const segmentsTable: TableDef = {
   name: 'segments',
   doc: 'tier x segment summary, with the previous run and the change',
   columns: [
-    c('tier', 'string', 'acquisition tier, or "all"'),
-    c('segment', 'string', '"all", or a dimension value such as "region=EU"'),
+    ...SEGMENT_KEY,
     ...SEGMENT_METRICS.flatMap((m) => [
       m,
       c(`prev_${m.name}`, m.type === 'bigint' ? 'bigint' : 'double', `${m.name} in the previous run's segments partition`),
@@ -142,8 +146,7 @@ export const periodsTable: TableDef = {
   columns: [
     c('period', 'string', 'calendar period, same labels as cohort'),
     c('period_start', 'date', 'first day of the period'),
-    c('tier', 'string', 'acquisition tier, or "all"'),
-    c('segment', 'string', '"all", or a dimension value such as "region=EU"'),
+    ...SEGMENT_KEY,
     c('active_start', 'bigint', 'S: active customers at the start of the period'),
     c('active_end', 'bigint', 'E: active customers at the end of the period'),
     c('new_customers', 'bigint', 'N: customers acquired during the period'),
@@ -160,8 +163,7 @@ export const trendsTable: TableDef = {
   name: 'trends',
   doc: 'tier x segment x metric x age: the metric across the last cohort.trendCohorts complete cohorts',
   columns: [
-    c('tier', 'string', 'acquisition tier, or "all"'),
-    c('segment', 'string', '"all", or a dimension value such as "region=EU"'),
+    ...SEGMENT_KEY,
     c('metric', 'string', 'retention | cumulative_revenue_per_customer'),
     c('age', 'int', 'cohort age in periods (cohort.trendAges)'),
     c('cohorts', 'int', 'complete cohorts in the series'),
@@ -180,8 +182,7 @@ export const alertsTable: TableDef = {
   doc: 'one row per value-loss warning',
   columns: [
     c('rank', 'int', '1 = most money at risk'),
-    c('tier', 'string', 'tier, or "all"'),
-    c('segment', 'string', '"all", or a dimension value such as "region=EU"'),
+    ...SEGMENT_KEY,
     c('metric', 'string', 'what fell: retention | active_customers | crr | revenue | revenue_share | predicted_clv | value_at_risk'),
     c('severity', 'string', 'info | warning | critical'),
     c('baseline', 'double', 'baseline value'),

@@ -24,11 +24,11 @@ import { alertsTable, cohortsTable, customersTable, dimensionColumnName, layout,
 import { trendRows, asRows as asTrendRows } from './trends.js';
 import { publish, type StagedFile } from './outputs/publish.js';
 import { periodIndex, periodLabel, type PeriodUnit } from './periods.js';
-import { segmentation, ALL } from './segmentation.js';
+import { segmentation } from './segmentation.js';
 import { segmentRows, withPrevious } from './segments.js';
 import { assignTiers, NO_TIER_NAME, type Tiers } from './tiers.js';
 import type { InputFile, Storage } from './storage.js';
-import type { AlertRow, CohortRow, PeriodRow, SegmentRow } from './types.js';
+import type { AlertRow } from './types.js';
 
 export const VERSION = '0.1.0';
 
@@ -427,5 +427,3 @@ async function previousSegments(out: Storage, runDate: string): Promise<{ runDat
   return { runDate: prev, rows: await decodeParquet(bytes) };
 }
 
-export { ALL };
-export type { CohortRow, PeriodRow, SegmentRow };

@@ -217,6 +217,15 @@ export class RowBuilder {
     return this.process();
   }
 
+  /**
+   * For the next process() call only: slot's value is the UTF-8 text b[start, end), exactly as if
+   * vals[slot] held that string (trimmed, validated and reported the same way). Lets a reader with
+   * text in byte buffers (Parquet BYTE_ARRAY pages) skip making a string per value.
+   */
+  setTextBytes(slot: number, b: Uint8Array, start: number, end: number): void {
+    this.vals[slot] = utf8(b, start, end);
+  }
+
   /** A record rejected before its values were read (wrong field count, bad JSON, bad quoting). */
   rejectRecord(line: number, column: string | null, reason: string, raw: string): void {
     this.counts.read++;

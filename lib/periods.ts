@@ -18,9 +18,25 @@ function ymd(day: number): { y: number; m: number; d: number } {
 /** Index of the period containing a day: months since 1970-01, ISO weeks since the week of 1970-01-01, quarters since 1970-Q1. */
 export function periodIndex(day: number, unit: PeriodUnit): number {
   if (unit === 'week') return Math.floor((day + EPOCH_WEEKDAY_OFFSET) / 7);
-  const { y, m } = ymd(day);
-  const month = (y - 1970) * 12 + m;
+  const month = monthsSinceEpoch(day);
   return unit === 'month' ? month : Math.floor(month / 3);
+}
+
+/**
+ * Months since 1970-01 of a day number, in integer arithmetic (civil_from_days, H. Hinnant,
+ * "chrono-Compatible Low-Level Date Algorithms"). Issue 8: cohorts and CRR call this for every
+ * customer-day (7.2M at the bench's 10M rows); a Date per call made it the cohort stage's cost.
+ */
+export function monthsSinceEpoch(day: number): number {
+  const z = day + 719468; // days from 0000-03-01
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097; // [0, 146096]
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365); // [0, 399]
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100)); // [0, 365], from March 1
+  const mp = Math.floor((5 * doy + 2) / 153); // [0, 11], March = 0
+  const m0 = mp < 10 ? mp + 2 : mp - 10; // 0-based calendar month
+  const y = yoe + era * 400 + (mp >= 10 ? 1 : 0);
+  return (y - 1970) * 12 + m0;
 }
 
 /** First day (day number) of a period. */

@@ -16,7 +16,7 @@
  *   minus first purchase day; T = calibration end minus first purchase day; zbar = mean value
  *   of the repeat purchase days (0 without repeats); all in the model's time unit.
  */
-import type { AcceptedRow, SalesRow } from './ingest/index.js';
+import type { AcceptedBatch, AcceptedRow, SalesRow } from './ingest/index.js';
 import { fastrange, slotsFor } from './ingest/slots.js';
 
 /**
@@ -51,6 +51,11 @@ class CustomerDays {
   /** Grows now to hold n entries (sized up front: growing later holds the old and new table at once). */
   reserve(n: number): void {
     if (slotsFor(n) > this.cap) this.rehash(slotsFor(n));
+  }
+
+  /** A load of (c, d)'s first slot, to overlap a batch's cache misses (see RowBuilder's batch). */
+  touch(c: number, d: number): number {
+    return this.w[fastrange(CustomerDays.hash(c, d), this.cap) << 2];
   }
 
   add(c: number, d: number, amount: number): void {
@@ -195,6 +200,8 @@ export class CustomerAccumulator {
   hasMargin = false;
   /** Ingest key -> customer + 1 (0 = not seen yet). */
   private keyToCustomer = new Int32Array(1024);
+  private batchCustomers = new Int32Array(0);
+  private touchSink = 0;
 
   constructor(readonly dimensionCount: number) {
     this.dims = new Int32Array(this.cap * dimensionCount);
@@ -301,6 +308,44 @@ export class CustomerAccumulator {
     }
     // ingest flags an order's first purchase row (one probe shared with de-duplication, issue 8)
     this.addTo(c, row.day, row.amount, row.margin, row.amount >= 0 && (!row.hasOrder || row.newOrder), row.dims);
+  }
+
+  /**
+   * addAccepted for a batch of rows (ingest's onBatch): the batch's loads of the customer and
+   * (customer, day) tables are made first, together, so their cache misses overlap (issue 8; see
+   * RowBuilder's batch), then the rows are added in order.
+   */
+  addBatch(b: AcceptedBatch): void {
+    if (b.expectedRows > this.reservedRows) this.reserve(b.expectedRows);
+    const n = b.n;
+    const { ok, customerKey, day } = b;
+    const cust = this.batchCustomers.length >= n ? this.batchCustomers : (this.batchCustomers = new Int32Array(n));
+    let k2c = this.keyToCustomer;
+    for (let i = 0; i < n; i++) {
+      if (!ok[i]) continue;
+      const k = customerKey[i];
+      if (k >= k2c.length) {
+        let len = k2c.length * 2;
+        while (len <= k) len *= 2;
+        const t = new Int32Array(len);
+        t.set(k2c);
+        this.keyToCustomer = k2c = t;
+      }
+      let c = k2c[k] - 1;
+      if (c < 0) {
+        const id = b.customerIds[k];
+        c = this.index === null ? this.newCustomer(id) : this.customer(id);
+        k2c[k] = c + 1;
+      }
+      cust[i] = c;
+    }
+    const st = this.st;
+    const days = this.days;
+    let sink = 0;
+    for (let i = 0; i < n; i++) if (ok[i]) sink += st[4 * cust[i]] + days.touch(cust[i], day[i]);
+    this.touchSink = sink;
+    const { amount, margin, startsOrder, dims } = b;
+    for (let i = 0; i < n; i++) if (ok[i]) this.addTo(cust[i], day[i], amount[i], margin[i], startsOrder[i] === 1, dims[i]);
   }
 
   /** countOrder: a purchase row that starts an order (or has no order id: each such row is one). */

@@ -111,7 +111,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const ingestConfig = opts.reduced ? { ...config, input: reducedInputConfig(config) } : config;
   const ingested = await ingest(opts.inputs, ingestConfig, {
     asOfDay: asOfOption ?? undefined,
-    onAccepted: (r) => acc.addAccepted(r),
+    onBatch: (b) => acc.addBatch(b),
     onReject: (r) => {
       const reason = normalizeRejectReason(r.reason);
       rejectReasons[reason] = (rejectReasons[reason] ?? 0) + 1;

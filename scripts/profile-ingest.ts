@@ -1,6 +1,6 @@
 /**
  * Profiling aid for the row pass (issue 8): ingest a local export with a no-op onRow and with the
- * CustomerAccumulator (modes noop, acc: onAccepted; row, accrow: onRow SalesRow objects; DEDUPE=0
+ * CustomerAccumulator (modes noop, acc: onBatch; accrow1: onAccepted; row, accrow: onRow SalesRow objects; DEDUPE=0
  * turns de-duplication off), printing wall/CPU seconds, CPU rows/s and RSS. Not a test, not the bench.
  *   npx tsx scripts/profile-ingest.ts bench/data/export.csv.gz [noop,acc,row,accrow]
  *   node --import tsx --cpu-prof scripts/profile-ingest.ts bench/data/export.parquet acc
@@ -24,6 +24,8 @@ for (const mode of (process.argv[3] ?? 'noop,acc').split(',')) {
     {
       ...(process.env.DEDUPE === '0' ? { dedupe: false } : {}),
       ...(mode === 'acc'
+      ? { onBatch: (b) => acc.addBatch(b) }
+      : mode === 'accrow1'
       ? { onAccepted: (row) => acc.addAccepted(row) }
       : mode === 'accrow'
         ? { onRow: (row) => acc.add(row) }

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../lib/config.js';
 import { ingest, orderHash, type AcceptedRow, type Reject, type SalesRow } from '../lib/ingest/index.js';
+import { DIMS, ROW_REJECTED, RowBuilder, SLOT, slotRefs } from '../lib/ingest/rows.js';
 import { memFile } from './fixtures/ingest/helpers.js';
 
 const ids = ['C1', ' C1', 'C1\t', 'Ç9', '\u00a0C1', 'C1\u00a0', '', 'customer-with-a-long-id-0001', 'x', 'C2'];
@@ -98,5 +99,62 @@ describe('byte CSV path', () => {
       const bad = Buffer.concat([Buffer.from('customer_id,order_date,amount\nC1,2024-01-05,3\nC'), Buffer.from([0xc3, 0x28]), Buffer.from(',2024-01-05,3\n')]);
       await expect(ingest([memFile('b.csv', bad, chunk)], parseConfig({}), { onRow: () => {} })).rejects.toThrow(/^b\.csv: not UTF-8 text/);
     }
+  });
+});
+
+describe('RowBuilder.setTextBytes (Parquet BYTE_ARRAY columns)', () => {
+  const config = parseConfig({
+    input: { columns: { orderId: 'order_id', margin: 'margin', currency: 'currency', dimensions: ['region'] } },
+    currency: 'USD',
+  });
+  const slots = [SLOT.orderId, SLOT.customerId, SLOT.orderDate, SLOT.amount, SLOT.margin, DIMS, SLOT.currency];
+
+  /** Feeds records through one builder, as strings in vals or as UTF-8 bytes, and keeps everything it emits. */
+  function feed(records: string[][], asBytes: boolean, dedupe: boolean) {
+    const rows: SalesRow[] = [];
+    const batches: { ok: number[]; key: number[]; startsOrder: number[] }[] = [];
+    const rejects: { line: number; column: string | null; reason: string }[] = [];
+    const b = new RowBuilder(config, {
+      dedupe,
+      onRow: (r) => rows.push(r),
+      onBatch: (x) => batches.push({ ok: [...x.ok.subarray(0, x.n)], key: [...x.customerKey.subarray(0, x.n)], startsOrder: [...x.startsOrder.subarray(0, x.n)] }),
+      onReject: (r) => rejects.push({ line: r.line, column: r.column, reason: r.reason }),
+    });
+    b.startFile('t.parquet', slotRefs(config).map((r) => (r === null ? null : String(r))));
+    records.forEach((rec, line) => {
+      for (let k = 0; k < slots.length; k++) {
+        if (asBytes) {
+          // each value inside a larger buffer, as in a Parquet page
+          const buf = Buffer.from(`<<${rec[k]}>>`, 'utf8');
+          b.vals[slots[k]] = 'stale value that must not be read';
+          b.setTextBytes(slots[k], buf, 2, buf.length - 2);
+        } else b.vals[slots[k]] = rec[k];
+      }
+      if (b.process() === ROW_REJECTED) b.emitReject(line + 1, '');
+    });
+    b.flush();
+    return { rows, batches, rejects, counts: b.counts };
+  }
+
+  it('gives the rows, keys, order starts, rejects and counts of the same values as strings', () => {
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 80 }), fc.boolean(), (rs, dedupe) => {
+        const records = rs.flatMap(([o, c, d, a, m, g, cur, dup]) => (dup ? [[o, c, d, a, m, g, cur], [o, c, d, a, m, g, cur]] : [[o, c, d, a, m, g, cur]]));
+        const strings = feed(records, false, dedupe);
+        const bytes = feed(records, true, dedupe);
+        expect(bytes).toEqual(strings);
+      }),
+      { numRuns: 150, seed: 11 },
+    );
+  });
+
+  it('batches across more rows than one batch holds, keeping keys dense and first-seen', () => {
+    const records = Array.from({ length: 1500 }, (_, i) => [`O${i}`, `C${i % 700}`, '2024-01-05', '1', '', 'EU', 'USD']);
+    const { batches, rows, counts } = feed(records, true, true);
+    expect(rows).toHaveLength(1500);
+    expect(counts).toMatchObject({ read: 1500, accepted: 1500, duplicates: 0 });
+    const keys = batches.flatMap((x) => x.key);
+    expect(keys).toEqual(records.map((_, i) => i % 700));
+    expect(batches.length).toBeGreaterThan(1);
   });
 });

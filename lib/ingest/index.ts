@@ -20,10 +20,10 @@ import { ByteCsvSplitter, CsvSplitter, MAX_RECORD_CHARS } from './csv.js';
 import { readParquet } from './parquet.js';
 import { ROW_REJECTED, RowBuilder, slotKey, slotRefs } from './rows.js';
 import { binaryKind, counted, decodeUtf8, gunzip, isGzip, peek, startsWithAscii, type ByteCounter } from './source.js';
-import { IngestError, type AcceptedRow, type IngestFileSummary, type IngestResult, type Reject, type SalesRow } from './types.js';
+import { IngestError, type AcceptedBatch, type AcceptedRow, type IngestFileSummary, type IngestResult, type Reject, type SalesRow } from './types.js';
 
 export { IngestError } from './types.js';
-export type { AcceptedRow, IngestFileSummary, IngestResult, Reject, SalesRow } from './types.js';
+export type { AcceptedBatch, AcceptedRow, IngestFileSummary, IngestResult, Reject, SalesRow } from './types.js';
 export { orderHash } from './rows.js';
 export { parseNumber, numberRejectReason } from './numbers.js';
 
@@ -39,6 +39,11 @@ export interface IngestOptions {
    * pipeline's CustomerAccumulator takes (issue 8). Either or both of onRow / onAccepted.
    */
   onAccepted?: (row: AcceptedRow) => void;
+  /**
+   * The same rows as columns, a batch at a time (the fastest consumer; see AcceptedBatch). Rows
+   * reach onRow / onAccepted / onBatch a batch late: rejects of later rows may come first.
+   */
+  onBatch?: (batch: AcceptedBatch) => void;
   onReject?: (r: Reject) => void;
   /** Called at most about once a second while reading, and at the end of each file. */
   onProgress?: (p: { file: string; rows: number; bytes: number }) => void;
@@ -319,6 +324,7 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
     asOfDay: opts.asOfDay,
     onRow: opts.onRow,
     onAccepted: opts.onAccepted,
+    onBatch: opts.onBatch,
     onReject: opts.onReject,
     expectedRows: expectedRows(files),
     dedupe: opts.dedupe ?? (config.input.dedupe === 'auto' ? config.input.columns.orderId !== null : config.input.dedupe === 'always'),
@@ -359,6 +365,7 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
     } else {
       summary.format = config.input.format !== 'auto' ? config.input.format : (claimed.format ?? 'csv');
     }
+    builder.flush();
     summary.rows = builder.counts.read - before;
     progress.tick(true);
   }

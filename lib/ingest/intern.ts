@@ -44,25 +44,41 @@ export class Interner {
 
   /** Key of bytes b[start, end) (valid UTF-8). */
   internBytes(b: Uint8Array, start: number, end: number): number {
+    return this.internHashed(b, start, end, internHash(b, start, end));
+  }
+
+  /**
+   * A load of the slot where h's probe starts, and of the arena bytes it points to, for a batch
+   * that looks up many keys: the loads of a batch are independent, so their cache misses overlap
+   * instead of costing one memory latency each (issue 8; the result is meaningless, only the
+   * load counts).
+   */
+  touch(h: number): number {
+    const j = (h & this.mask) << 2;
+    return this.slots[j + 1];
+  }
+
+  /** touch(h)'s second step: the arena bytes of the value in h's first slot (slots now cached). */
+  touchArena(h: number): number {
+    const j = (h & this.mask) << 2;
+    return this.slots[j + 3] < -8 ? this.arena[this.slots[j + 2]] : 0;
+  }
+
+  /** internBytes with h = internHash(b, start, end) already computed. */
+  internHashed(b: Uint8Array, start: number, end: number, h: number): number {
     const len = end - start;
-    let h = 0x811c9dc5 ^ len;
     let wa = 0;
     let wb = 0;
     if (len <= 7) {
       for (let i = 0; i < len; i++) {
         const c = b[start + i];
-        h = Math.imul(h ^ c, 0x01000193);
         if (i < 4) wa |= c << (8 * i);
         else wb |= c << (8 * (i - 4));
       }
       wb |= len << 24;
     } else {
-      for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 0x01000193);
       wb = -len - 1;
     }
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x2c1b3c6d);
-    h ^= h >>> 12;
     const slots = this.slots;
     const mask = this.mask;
     let i = h & mask;
@@ -157,6 +173,15 @@ export class Interner {
   }
 }
 
+/** The Interner's hash of bytes b[start, end): FNV-1a with the length, then a finaliser. */
+export function internHash(b: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5 ^ (end - start);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 12);
+}
+
 const dec = new TextDecoder();
 
 function decode(b: Uint8Array, start: number, end: number): string {
@@ -178,7 +203,7 @@ function decode(b: Uint8Array, start: number, end: number): string {
 }
 
 /** String.prototype.isWellFormed (ES2024): no lone surrogate. */
-function wellFormed(s: string): boolean {
+export function wellFormed(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0xd800 || c > 0xdfff) continue;

@@ -50,10 +50,7 @@ export class OrderRows {
     const t = this.t;
     const cap = this.cap;
     const key = c + 1;
-    let i = Math.imul(c, 0x9e3779b1) ^ Math.imul(h, 0x85ebca77);
-    i ^= i >>> 15;
-    i = Math.imul(i, 0x2c1b3c6d);
-    i = fastrange(i ^ (i >>> 12), cap);
+    let i = slotOf(c, h, cap);
     for (;;) {
       const j = i << 2;
       const w = t[j];
@@ -80,6 +77,11 @@ export class OrderRows {
     }
   }
 
+  /** A load of (c, h)'s first slot, to overlap a batch's cache misses (see RowBuilder's batch). */
+  touch(c: number, h: number): number {
+    return this.t[slotOf(c, h, this.cap) << 2];
+  }
+
   private rehash(): void {
     const old = this.t;
     const cap = Math.ceil(this.cap * 1.5);
@@ -87,15 +89,18 @@ export class OrderRows {
     for (let j = 0; j < old.length; j += 4) {
       const w = old[j];
       if (w === 0) continue;
-      const c = (w & KEY_MASK) - 1;
-      let i = Math.imul(c, 0x9e3779b1) ^ Math.imul(old[j + 1], 0x85ebca77);
-      i ^= i >>> 15;
-      i = Math.imul(i, 0x2c1b3c6d);
-      i = fastrange(i ^ (i >>> 12), cap);
+      let i = slotOf((w & KEY_MASK) - 1, old[j + 1], cap);
       while (t[i << 2] !== 0) if (++i === cap) i = 0;
       t.set(old.subarray(j, j + 4), i << 2);
     }
     this.t = t;
     this.cap = cap;
   }
+}
+
+function slotOf(c: number, h: number, cap: number): number {
+  let i = Math.imul(c, 0x9e3779b1) ^ Math.imul(h, 0x85ebca77);
+  i ^= i >>> 15;
+  i = Math.imul(i, 0x2c1b3c6d);
+  return fastrange(i ^ (i >>> 12), cap);
 }

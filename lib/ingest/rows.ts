@@ -19,10 +19,10 @@ import type { ColumnRef, Config } from '../config.js';
 import { dateRejectReason, parseDateToDay, plainDateBytesToDay, utcMsToDay, type DateFormat } from '../dates.js';
 import type { RowCounts } from '../types.js';
 import { Fingerprint, FingerprintSet } from './fingerprint.js';
-import { Interner } from './intern.js';
+import { Interner, internHash, wellFormed } from './intern.js';
 import { ORDER_DUPLICATE, ORDER_NEW_PURCHASE, OrderRows } from './orders.js';
 import { numberRejectReason, parseNumber, parseSimpleNumberBytes } from './numbers.js';
-import type { AcceptedRow, Reject, SalesRow } from './types.js';
+import type { AcceptedBatch, AcceptedRow, Reject, SalesRow } from './types.js';
 
 /** Positions of the mapped fields in a record's value vector; dimensions follow from DIMS on. */
 export const SLOT = {
@@ -59,6 +59,10 @@ export type DateKind = 'text' | 'days' | 'instantMs' | 'localMs';
 const EMPTY_DIMS: string[] = [];
 Object.freeze(EMPTY_DIMS);
 
+/** Rows staged before their lookups run together (see RowBuilder's batch fields). */
+const BATCH = 512;
+const EMPTY_BYTES = new Uint8Array(0);
+
 export const ROW_OK = 0;
 export const ROW_IGNORED = 1;
 export const ROW_DUPLICATE = 2;
@@ -80,6 +84,8 @@ export interface BuilderOptions {
   asOfDay?: number;
   onRow?: (row: SalesRow) => void;
   onAccepted?: (row: AcceptedRow) => void;
+  /** Accepted rows a batch at a time (see AcceptedBatch); the fastest consumer. */
+  onBatch?: (batch: AcceptedBatch) => void;
   onReject?: (r: Reject) => void;
   dedupe: boolean;
   /** Rows expected (a guess from file sizes; 0 = unknown): sizes the de-duplication set once. */
@@ -136,8 +142,44 @@ export class RowBuilder {
     expectedRows: 0,
   };
 
-  // the row under construction, set by build() or parseBytes(), read by commit()
-  private rKey = 0;
+  /**
+   * Rows parsed but not yet looked up (issue 8). Per accepted row the pass makes ~5 random probes
+   * of tables far larger than the caches (customer ids, orders, and the accumulator's customer and
+   * (customer, day) tables). One at a time, each costs a full memory latency (~300 ns measured on
+   * the bench machine, TLB walk included). So rows are staged BATCH at a time and each table is
+   * probed for the whole batch in a loop of independent loads first (Interner.touch and friends),
+   * which the CPU overlaps (~75 ns a probe), before the real, in-order lookups.
+   */
+  private bn = 0;
+  private readonly bHash = new Int32Array(BATCH);
+  private readonly bOff = new Int32Array(BATCH);
+  private readonly bLen = new Int32Array(BATCH);
+  /** Customer key when known at staging (an id that is not well-formed UTF-16), else -1. */
+  private readonly bPre = new Int32Array(BATCH);
+  private bArena = new Uint8Array(BATCH * 32);
+  private bArenaLen = 0;
+  private readonly bHasOrder = new Uint8Array(BATCH);
+  private readonly bOrderHash = new Int32Array(BATCH);
+  private readonly bNewOrder = new Uint8Array(BATCH);
+  private readonly bHi = new Int32Array(BATCH);
+  private readonly bLo = new Int32Array(BATCH);
+  /** Order id strings, kept only for an onRow consumer. */
+  private readonly bOrderId: (string | null)[] = new Array<string | null>(BATCH).fill(null);
+  private readonly batch: AcceptedBatch;
+  private touchSink = 0;
+  /** Text of slots given as bytes for the current record (setTextBytes). */
+  private readonly tBuf: (Uint8Array | null)[];
+  private readonly tStart: Int32Array;
+  private readonly tEnd: Int32Array;
+  private tCount = 0;
+  /** The range trimRange found. */
+  private bs = 0;
+  private be = 0;
+
+  // the row under construction, set by build() or parseBytes(), read by stage()
+  private rCust: Uint8Array = EMPTY_BYTES;
+  private rCustStart = 0;
+  private rCustEnd = 0;
   private rDay = 0;
   private rAmount = 0;
   private rQuantity = 0;
@@ -170,6 +212,21 @@ export class RowBuilder {
     this.view.expectedRows = opts.expectedRows ?? 0;
     this.dimIds = Array.from({ length: this.nDims }, () => new Interner(64));
     this.dimKeys = new Int32Array(this.nDims);
+    this.batch = {
+      n: 0,
+      ok: new Uint8Array(BATCH),
+      customerKey: new Int32Array(BATCH),
+      customerIds: this.ids.strings,
+      day: new Int32Array(BATCH),
+      amount: new Float64Array(BATCH),
+      margin: new Float64Array(BATCH),
+      startsOrder: new Uint8Array(BATCH),
+      dims: new Array<string[]>(BATCH).fill(EMPTY_DIMS),
+      expectedRows: opts.expectedRows ?? 0,
+    };
+    this.tBuf = new Array<Uint8Array | null>(this.nSlots).fill(null);
+    this.tStart = new Int32Array(this.nSlots);
+    this.tEnd = new Int32Array(this.nSlots);
   }
 
   startFile(file: string, labels: (string | null)[], dateKind: DateKind = 'text'): void {
@@ -192,9 +249,50 @@ export class RowBuilder {
   process(): number {
     this.counts.read++;
     this.fileRows++;
-    const r = this.build();
+    const r = this.tCount > 0 ? this.buildWithBytes() : this.build();
     if (r === ROW_REJECTED) this.counts.rejected++;
     return r;
+  }
+
+  /**
+   * build() for a record with some slots given as bytes (setTextBytes): the customer id, order
+   * id, currency and dimensions are read from the bytes in place (trimRange); other slots become
+   * their strings in vals, as if the reader had put them there.
+   */
+  private buildWithBytes(): number {
+    const tb = this.tBuf;
+    for (let slot = 0; slot < this.nSlots; slot++) {
+      const b = tb[slot];
+      if (b === null || slot === SLOT.customerId || slot === SLOT.orderId || slot === SLOT.currency || slot >= DIMS) continue;
+      this.vals[slot] = utf8(b, this.tStart[slot], this.tEnd[slot]);
+      tb[slot] = null;
+    }
+    const r = this.build();
+    for (let slot = 0; slot < this.nSlots; slot++) tb[slot] = null;
+    this.tCount = 0;
+    return r;
+  }
+
+  /**
+   * The trimmed bytes of a slot given by setTextBytes, in [this.bs, this.be); null when the slot
+   * has no bytes, or when its edges are not ASCII (a non-ASCII edge may be a Unicode blank that
+   * String.prototype.trim removes): then vals[slot] holds its string and the string path decides.
+   */
+  private trimRange(slot: number): Uint8Array | null {
+    const b = this.tBuf[slot];
+    if (b === null) return null;
+    let s = this.tStart[slot];
+    let e = this.tEnd[slot];
+    while (s < e && isWs(b[s])) s++;
+    while (e > s && isWs(b[e - 1])) e--;
+    if (s < e && (b[s] > 127 || b[e - 1] > 127)) {
+      this.vals[slot] = utf8(b, this.tStart[slot], this.tEnd[slot]);
+      this.tBuf[slot] = null;
+      return null;
+    }
+    this.bs = s;
+    this.be = e;
+    return b;
   }
 
   /**
@@ -207,7 +305,7 @@ export class RowBuilder {
     if (this.parseBytes(b, st, en, col)) {
       this.counts.read++;
       this.fileRows++;
-      return this.commit(b);
+      return this.stage(this.rCust, this.rCustStart, this.rCustEnd, null);
     }
     const vals = this.vals;
     for (let s = 0; s < this.nSlots; s++) {
@@ -223,7 +321,10 @@ export class RowBuilder {
    * text in byte buffers (Parquet BYTE_ARRAY pages) skip making a string per value.
    */
   setTextBytes(slot: number, b: Uint8Array, start: number, end: number): void {
-    this.vals[slot] = utf8(b, start, end);
+    this.tBuf[slot] = b;
+    this.tStart[slot] = start;
+    this.tEnd[slot] = end;
+    this.tCount++;
   }
 
   /** A record rejected before its values were read (wrong field count, bad JSON, bad quoting). */
@@ -311,9 +412,16 @@ export class RowBuilder {
 
   private build(): number {
     const mapped = this.mapped;
-    const customerId = this.text(SLOT.customerId);
-    if (customerId === null) return this.fail(SLOT.customerId, 'customer id is not a scalar value');
-    if (customerId === '') return this.fail(SLOT.customerId, 'missing customer id');
+    const cb = this.trimRange(SLOT.customerId);
+    const cs = this.bs;
+    const ce = this.be;
+    let customerId = '';
+    if (cb === null) {
+      const t = this.text(SLOT.customerId);
+      if (t === null) return this.fail(SLOT.customerId, 'customer id is not a scalar value');
+      customerId = t;
+    }
+    if (cb === null ? customerId === '' : cs === ce) return this.fail(SLOT.customerId, 'missing customer id');
 
     const day = this.day();
     if (day === null) {
@@ -343,7 +451,7 @@ export class RowBuilder {
       if (!Number.isFinite(amount)) return this.fail(SLOT.amount, 'quantity x unit price overflows');
     }
 
-    if (mapped[SLOT.currency]) {
+    if (mapped[SLOT.currency] && !this.currencyBytesOk()) {
       const cur = this.text(SLOT.currency);
       if (cur === null || cur === '') return this.fail(SLOT.currency, `missing currency (the run's currency is ${this.currency})`);
       if (cur.toUpperCase() !== this.currency)
@@ -351,10 +459,21 @@ export class RowBuilder {
     }
 
     let orderId: string | null = null;
+    this.rOrderBytes = null;
     if (mapped[SLOT.orderId]) {
-      const o = this.text(SLOT.orderId);
-      if (o === null) return this.fail(SLOT.orderId, 'order id is not a scalar value');
-      orderId = o === '' ? null : o; // an order id missing on one row: the row still counts, its order is unknown
+      const ob = this.trimRange(SLOT.orderId);
+      if (ob !== null && isAscii(ob, this.bs, this.be)) {
+        if (this.bs < this.be) {
+          this.rOrderBytes = ob;
+          this.rOrderStart = this.bs;
+          this.rOrderEnd = this.be;
+        }
+      } else {
+        if (ob !== null) this.vals[SLOT.orderId] = utf8(ob, this.tStart[SLOT.orderId], this.tEnd[SLOT.orderId]);
+        const o = this.text(SLOT.orderId);
+        if (o === null) return this.fail(SLOT.orderId, 'order id is not a scalar value');
+        orderId = o === '' ? null : o; // an order id missing on one row: the row still counts, its order is unknown
+      }
     }
 
     let margin: number | null = null;
@@ -372,20 +491,43 @@ export class RowBuilder {
     }
 
     for (let s = DIMS; s < this.nSlots; s++) {
+      const db = this.trimRange(s);
+      if (db !== null) {
+        this.dimKeys[s - DIMS] = this.dimIds[s - DIMS].internBytes(db, this.bs, this.be);
+        continue;
+      }
       const t = this.text(s);
       if (t === null) return this.fail(s, 'dimension is not a scalar value');
       this.dimKeys[s - DIMS] = this.dimIds[s - DIMS].internString(t);
     }
 
-    this.rKey = this.ids.internString(customerId);
     this.rDay = day;
     this.rAmount = amount;
     this.rQuantity = quantity;
     this.rUnitPrice = unitPrice;
     this.rMargin = margin;
     this.rOrder = orderId;
-    this.rOrderBytes = null;
-    return this.commit(null);
+    return cb !== null ? this.stage(cb, cs, ce, null) : this.stage(null, 0, 0, customerId);
+  }
+
+  /** Whether the currency slot was given as bytes equal to the run's currency (ASCII case-insensitive). */
+  private currencyBytesOk(): boolean {
+    const b = this.trimRange(SLOT.currency);
+    if (b === null) return false;
+    if (this.sameCurrency(b, this.bs, this.be)) return true;
+    this.vals[SLOT.currency] = utf8(b, this.tStart[SLOT.currency], this.tEnd[SLOT.currency]);
+    return false;
+  }
+
+  private sameCurrency(b: Uint8Array, s: number, e: number): boolean {
+    const cc = this.currencyCodes;
+    if (e - s !== cc.length) return false;
+    for (let i = 0; i < cc.length; i++) {
+      let c = b[s + i];
+      if (c >= 97 && c <= 122) c -= 32;
+      if (c !== cc[i]) return false;
+    }
+    return true;
   }
 
   /** The byte-path twin of build() for the accepted case; false = use build() instead. */
@@ -430,13 +572,7 @@ export class RowBuilder {
       e = en[f];
       while (s < e && isWs(b[s])) s++;
       while (e > s && isWs(b[e - 1])) e--;
-      const cc = this.currencyCodes;
-      if (e - s !== cc.length) return false;
-      for (let i = 0; i < cc.length; i++) {
-        let c = b[s + i];
-        if (c >= 97 && c <= 122) c -= 32;
-        if (c !== cc[i]) return false;
-      }
+      if (!this.sameCurrency(b, s, e)) return false;
     }
 
     this.rOrder = null;
@@ -448,7 +584,7 @@ export class RowBuilder {
       while (s < e && isWs(b[s])) s++;
       while (e > s && isWs(b[e - 1])) e--;
       if (s < e) {
-        for (let i = s; i < e; i++) if (b[i] > 127) return false; // hashed as UTF-16 units: ASCII only here
+        if (!isAscii(b, s, e)) return false; // hashed as UTF-16 units: ASCII only here
         this.rOrderBytes = b;
         this.rOrderStart = s;
         this.rOrderEnd = e;
@@ -481,7 +617,9 @@ export class RowBuilder {
       this.dimKeys[d] = this.dimIds[d].internBytes(b, s, e);
     }
 
-    this.rKey = this.ids.internBytes(b, cs, ce);
+    this.rCust = b;
+    this.rCustStart = cs;
+    this.rCustEnd = ce;
     this.rDay = day;
     this.rAmount = amount;
     this.rQuantity = quantity;
@@ -497,21 +635,65 @@ export class RowBuilder {
     return parseNumber(utf8(b, st[f], en[f]));
   }
 
-  /** The end of every accepted-so-far row: as-of cut, de-duplication, accounting, emission. */
-  private commit(b: Uint8Array | null): number {
+  /**
+   * The end of every accepted-so-far row: the as-of cut, then the row is staged in the batch
+   * (customer id as UTF-8 bytes c[cs, ce), or the string id when not given as bytes) with its
+   * fingerprint and order-id hash; flush() looks up, de-duplicates and emits a batch at a time.
+   */
+  private stage(c: Uint8Array | null, cs: number, ce: number, id: string | null): number {
     const day = this.rDay;
     if (day > this.asOf) {
       this.counts.ignored++;
       return ROW_IGNORED;
     }
-    const orderBytes = b !== null ? this.rOrderBytes : null;
+    const i = this.bn;
+    let pre = -1;
+    if (c === null) {
+      // a string id: its UTF-8 bytes, as the byte paths see them (one key and one fingerprint per id)
+      const t = id!;
+      let ascii = true;
+      for (let k = 0; k < t.length; k++)
+        if (t.charCodeAt(k) > 127) {
+          ascii = false;
+          break;
+        }
+      if (ascii) {
+        c = this.arenaFor(t.length);
+        cs = this.bArenaLen;
+        for (let k = 0; k < t.length; k++) c[cs + k] = t.charCodeAt(k);
+        ce = cs + t.length;
+      } else if (wellFormed(t)) {
+        const u = Buffer.from(t, 'utf8');
+        c = this.arenaFor(u.length);
+        cs = this.bArenaLen;
+        c.set(u, cs);
+        ce = cs + u.length;
+      } else {
+        pre = this.ids.internString(t); // no UTF-8 bytes of its own (a lone surrogate)
+      }
+    } else {
+      const a = this.arenaFor(ce - cs);
+      const o = this.bArenaLen;
+      for (let k = cs; k < ce; k++) a[o + k - cs] = c[k];
+      c = a;
+      ce = o + ce - cs;
+      cs = o;
+    }
+    this.bPre[i] = pre;
+    if (pre < 0) {
+      this.bOff[i] = cs;
+      this.bLen[i] = ce - cs;
+      this.bHash[i] = internHash(c!, cs, ce);
+      this.bArenaLen = ce;
+    }
+
+    const orderBytes = this.rOrderBytes;
     const hasOrder = orderBytes !== null || this.rOrder !== null;
-    let hi = 0;
-    let lo = 0;
     if (this.dedupe) {
       const fp = this.fp;
       fp.reset();
-      fp.int(this.rKey);
+      if (pre < 0) fp.bytes(c!, cs, ce);
+      else fp.str(id!);
       fp.num(day);
       fp.num(this.rAmount);
       if (orderBytes !== null) fp.bytes(orderBytes, this.rOrderStart, this.rOrderEnd);
@@ -524,54 +706,113 @@ export class RowBuilder {
         fp.num(this.rUnitPrice);
       }
       for (let k = 0; k < this.nDims; k++) fp.int(this.dimKeys[k]);
-      hi = fp.hi;
-      lo = fp.lo;
+      this.bHi[i] = fp.hi;
+      this.bLo[i] = fp.lo;
     }
     let oh = 0;
-    let newOrder = false;
-    if (hasOrder) {
-      if (orderBytes !== null) {
-        let h = 0x811c9dc5;
-        for (let i = this.rOrderStart; i < this.rOrderEnd; i++) h = Math.imul(h ^ orderBytes[i], 0x01000193);
-        oh = h | 0;
-      } else oh = orderHash(this.rOrder!);
-      // one probe for both de-duplication and the order's first purchase row (see OrderRows)
-      const r = this.orders!.add(this.rKey, oh, this.rAmount >= 0, this.dedupe, hi, lo);
-      if (r === ORDER_DUPLICATE) {
-        this.counts.duplicates++;
-        return ROW_DUPLICATE;
-      }
-      newOrder = r === ORDER_NEW_PURCHASE;
-    } else if (this.dedupe) {
-      this.seen ??= this.orders ? this.orders.rest : new FingerprintSet();
-      if (!this.seen.add(hi, lo)) {
-        this.counts.duplicates++;
-        return ROW_DUPLICATE;
-      }
-    }
-
-    this.counts.accepted++;
-    if (this.minDay === null || day < this.minDay) this.minDay = day;
-    if (this.maxDay === null || day > this.maxDay) this.maxDay = day;
-    const dims = this.dimsOf();
-    if (this.opts.onAccepted) {
-      const v = this.view;
-      v.customerKey = this.rKey;
-      v.customerId = this.ids.strings[this.rKey];
-      v.day = day;
-      v.amount = this.rAmount;
-      v.margin = this.rMargin === null ? Number.NaN : this.rMargin;
-      v.hasOrder = hasOrder;
-      v.orderHash = oh;
-      v.newOrder = newOrder;
-      v.dims = dims;
-      this.opts.onAccepted(v);
-    }
-    if (this.opts.onRow) {
-      const orderId = orderBytes !== null ? utf8(orderBytes, this.rOrderStart, this.rOrderEnd) : this.rOrder;
-      this.opts.onRow({ customerId: this.ids.strings[this.rKey], day, amount: this.rAmount, orderId, margin: this.rMargin, dims });
-    }
+    if (orderBytes !== null) {
+      let h = 0x811c9dc5;
+      for (let k = this.rOrderStart; k < this.rOrderEnd; k++) h = Math.imul(h ^ orderBytes[k], 0x01000193);
+      oh = h | 0;
+    } else if (this.rOrder !== null) oh = orderHash(this.rOrder);
+    this.bHasOrder[i] = hasOrder ? 1 : 0;
+    this.bOrderHash[i] = oh;
+    if (this.opts.onRow) this.bOrderId[i] = orderBytes !== null ? utf8(orderBytes, this.rOrderStart, this.rOrderEnd) : this.rOrder;
+    const batch = this.batch;
+    batch.day[i] = day;
+    batch.amount[i] = this.rAmount;
+    batch.margin[i] = this.rMargin === null ? Number.NaN : this.rMargin;
+    batch.dims[i] = this.dimsOf();
+    this.bn = i + 1;
+    if (this.bn === BATCH) this.flush();
     return ROW_OK;
+  }
+
+  /** The batch arena with room for n more bytes. */
+  private arenaFor(n: number): Uint8Array {
+    if (this.bArenaLen + n > this.bArena.length) {
+      const a = new Uint8Array(Math.max(this.bArena.length * 2, this.bArenaLen + n));
+      a.set(this.bArena.subarray(0, this.bArenaLen));
+      this.bArena = a;
+    }
+    return this.bArena;
+  }
+
+  /**
+   * Looks up, de-duplicates and emits the staged rows (see the batch fields): call at the end of
+   * the input; it runs by itself whenever the batch is full.
+   */
+  flush(): void {
+    const n = this.bn;
+    if (n === 0) return;
+    const batch = this.batch;
+    const ids = this.ids;
+    const key = batch.customerKey;
+    const { bPre, bHash, bOff, bLen, bHasOrder, bOrderHash } = this;
+    const arena = this.bArena;
+    let sink = 0;
+    // independent loads first (see the batch fields), then the real lookups in row order
+    for (let i = 0; i < n; i++) if (bPre[i] < 0) sink ^= ids.touch(bHash[i]);
+    for (let i = 0; i < n; i++) if (bPre[i] < 0) sink ^= ids.touchArena(bHash[i]);
+    for (let i = 0; i < n; i++) key[i] = bPre[i] >= 0 ? bPre[i] : ids.internHashed(arena, bOff[i], bOff[i] + bLen[i], bHash[i]);
+    const orders = this.orders;
+    if (orders !== null) for (let i = 0; i < n; i++) if (bHasOrder[i]) sink ^= orders.touch(key[i], bOrderHash[i]);
+    const { ok, startsOrder, day, amount } = batch;
+    const counts = this.counts;
+    for (let i = 0; i < n; i++) {
+      let accepted = true;
+      let starts = amount[i] >= 0;
+      let isNew = false;
+      if (bHasOrder[i]) {
+        // one probe for both de-duplication and the order's first purchase row (see OrderRows)
+        const r = orders!.add(key[i], bOrderHash[i], starts, this.dedupe, this.bHi[i], this.bLo[i]);
+        if (r === ORDER_DUPLICATE) accepted = false;
+        isNew = r === ORDER_NEW_PURCHASE;
+        starts = isNew;
+      } else if (this.dedupe) {
+        this.seen ??= this.orders ? this.orders.rest : new FingerprintSet();
+        if (!this.seen.add(this.bHi[i], this.bLo[i])) accepted = false;
+      }
+      ok[i] = accepted ? 1 : 0;
+      startsOrder[i] = starts ? 1 : 0;
+      this.bNewOrder[i] = isNew ? 1 : 0;
+      if (!accepted) {
+        counts.duplicates++;
+        continue;
+      }
+      counts.accepted++;
+      const d = day[i];
+      if (this.minDay === null || d < this.minDay) this.minDay = d;
+      if (this.maxDay === null || d > this.maxDay) this.maxDay = d;
+    }
+    this.touchSink = sink;
+    batch.n = n;
+    this.bn = 0;
+    this.bArenaLen = 0;
+    this.opts.onBatch?.(batch);
+    const { onAccepted, onRow } = this.opts;
+    if (onAccepted || onRow) {
+      for (let i = 0; i < n; i++) {
+        if (!ok[i]) continue;
+        const customerId = ids.strings[key[i]];
+        const margin = batch.margin[i];
+        if (onAccepted) {
+          const v = this.view;
+          v.customerKey = key[i];
+          v.customerId = customerId;
+          v.day = day[i];
+          v.amount = amount[i];
+          v.margin = margin;
+          v.hasOrder = bHasOrder[i] === 1;
+          v.orderHash = bOrderHash[i];
+          v.newOrder = this.bNewOrder[i] === 1;
+          v.dims = batch.dims[i];
+          onAccepted(v);
+        }
+        if (onRow)
+          onRow({ customerId, day: day[i], amount: amount[i], orderId: this.bOrderId[i], margin: Number.isNaN(margin) ? null : margin, dims: batch.dims[i] });
+      }
+    }
   }
 
   private isEmpty(slot: number): boolean {
@@ -583,6 +824,11 @@ export class RowBuilder {
 /** Whether b[start, end) is empty after String.prototype.trim (ASCII blanks only; else the string path decides). */
 function blankB(b: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (!isWs(b[i])) return false;
+  return true;
+}
+
+function isAscii(b: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (b[i] > 127) return false;
   return true;
 }
 

@@ -16,6 +16,30 @@ export interface SalesRow {
 }
 
 /**
+ * Rows of one batch as columns (IngestOptions.onBatch), in file order: rows i < n with ok[i] = 1
+ * were accepted; ok[i] = 0 marks a duplicate found in the batch (skip it). The arrays are reused
+ * for the next batch: read them inside the callback, never keep them.
+ */
+export interface AcceptedBatch {
+  n: number;
+  ok: Uint8Array;
+  /** Dense key of the customer id within one ingest() call (AcceptedRow.customerKey). */
+  customerKey: Int32Array;
+  /** The id of each key: customerIds[customerKey[i]]. */
+  customerIds: string[];
+  day: Int32Array;
+  amount: Float64Array;
+  /** NaN for no margin. */
+  margin: Float64Array;
+  /** 1 when the row starts an order: a purchase (amount >= 0) without an order id, or the first purchase row of its order. */
+  startsOrder: Uint8Array;
+  /** As SalesRow.dims: shared between rows, do not mutate. */
+  dims: string[][];
+  /** As AcceptedRow.expectedRows. */
+  expectedRows: number;
+}
+
+/**
  * An accepted row as primitives, for the fast consumer (IngestOptions.onAccepted; the
  * CustomerAccumulator): no object, string or array is made per row. ONE object is reused for
  * every row: read it inside the callback, never keep it.

@@ -449,6 +449,7 @@ export class ByteCsvSplitter {
     const qc = this.qc;
     const ws = this.ws;
     let pos = 0;
+    let nextQuote = -1;
     while (pos < len) {
       let p = pos;
       let n = 0;
@@ -482,11 +483,19 @@ export class ByteCsvSplitter {
         }
         if (!quoted) lineEnd = p < len ? p : -1;
       } else {
-        starts[0] = p;
-        for (;;) {
-          if (p >= len) break;
-          c = buf[p];
-          if (c === dc) {
+        // the line end and the next quote by Buffer.indexOf (native memchr), then one compare a
+        // byte for the delimiters: a byte loop testing three characters cost ~2x (issue 8)
+        lineEnd = buf.indexOf(10, p);
+        const e = lineEnd < 0 ? len : lineEnd;
+        if (nextQuote < p) {
+          nextQuote = buf.indexOf(qc, p);
+          if (nextQuote < 0) nextQuote = len;
+        }
+        if (nextQuote < e) quoted = true;
+        else {
+          starts[0] = p;
+          for (; p < e; p++) {
+            if (buf[p] !== dc) continue;
             ends[n] = p;
             n++;
             if (n === starts.length) {
@@ -495,14 +504,7 @@ export class ByteCsvSplitter {
               ends = this.ends;
             }
             starts[n] = p + 1;
-          } else if (c === 10) {
-            lineEnd = p;
-            break;
-          } else if (c === qc) {
-            quoted = true;
-            break;
           }
-          p++;
         }
         if (!quoted) {
           const e = lineEnd >= 0 ? lineEnd : len;

@@ -22,6 +22,7 @@ import { Fingerprint, FingerprintSet } from './fingerprint.js';
 import { Interner, internHash, wellFormed } from './intern.js';
 import { ORDER_DUPLICATE, ORDER_NEW_PURCHASE, OrderRows } from './orders.js';
 import { numberRejectReason, parseNumber, parseSimpleNumberBytes } from './numbers.js';
+import { StagedRows } from './staged.js';
 import type { AcceptedBatch, AcceptedRow, Reject, SalesRow } from './types.js';
 
 /** Positions of the mapped fields in a record's value vector; dimensions follow from DIMS on. */
@@ -88,6 +89,8 @@ export interface BuilderOptions {
   onBatch?: (batch: AcceptedBatch) => void;
   onReject?: (r: Reject) => void;
   dedupe: boolean;
+  /** Stage rows without looking them up (a parse worker: takeStaged() hands them over). */
+  parseOnly?: boolean;
   /** Rows expected (a guess from file sizes; 0 = unknown): sizes the de-duplication set once. */
   expectedRows?: number;
 }
@@ -150,21 +153,11 @@ export class RowBuilder {
    * probed for the whole batch in a loop of independent loads first (Interner.touch and friends),
    * which the CPU overlaps (~75 ns a probe), before the real, in-order lookups.
    */
-  private bn = 0;
-  private readonly bHash = new Int32Array(BATCH);
-  private readonly bOff = new Int32Array(BATCH);
-  private readonly bLen = new Int32Array(BATCH);
-  /** Customer key when known at staging (an id that is not well-formed UTF-16), else -1. */
-  private readonly bPre = new Int32Array(BATCH);
-  private bArena = new Uint8Array(BATCH * 32);
-  private bArenaLen = 0;
-  private readonly bHasOrder = new Uint8Array(BATCH);
-  private readonly bOrderHash = new Int32Array(BATCH);
-  private readonly bNewOrder = new Uint8Array(BATCH);
+  private st: StagedRows;
+  /** Per row of the batch being resolved: the fingerprint with the dimensions, and OrderRows' verdict. */
   private readonly bHi = new Int32Array(BATCH);
   private readonly bLo = new Int32Array(BATCH);
-  /** Order id strings, kept only for an onRow consumer. */
-  private readonly bOrderId: (string | null)[] = new Array<string | null>(BATCH).fill(null);
+  private readonly bNewOrder = new Uint8Array(BATCH);
   private readonly batch: AcceptedBatch;
   private touchSink = 0;
   /** Text of slots given as bytes for the current record (setTextBytes). */
@@ -208,7 +201,7 @@ export class RowBuilder {
     this.asOf = opts.asOfDay ?? Number.POSITIVE_INFINITY;
     this.dedupe = opts.dedupe;
     // sized up front: growing holds both tables (at 10M rows 134 + 268 MB) and rehashes every entry
-    this.orders = this.mapped[SLOT.orderId] ? new OrderRows(opts.expectedRows ?? 0) : null;
+    this.orders = this.mapped[SLOT.orderId] && !opts.parseOnly ? new OrderRows(opts.expectedRows ?? 0) : null;
     this.view.expectedRows = opts.expectedRows ?? 0;
     this.dimIds = Array.from({ length: this.nDims }, () => new Interner(64));
     this.dimKeys = new Int32Array(this.nDims);
@@ -224,6 +217,7 @@ export class RowBuilder {
       dims: new Array<string[]>(BATCH).fill(EMPTY_DIMS),
       expectedRows: opts.expectedRows ?? 0,
     };
+    this.st = new StagedRows(BATCH, this.nDims, opts.onRow !== undefined);
     this.tBuf = new Array<Uint8Array | null>(this.nSlots).fill(null);
     this.tStart = new Int32Array(this.nSlots);
     this.tEnd = new Int32Array(this.nSlots);
@@ -636,8 +630,8 @@ export class RowBuilder {
   }
 
   /**
-   * The end of every accepted-so-far row: the as-of cut, then the row is staged in the batch
-   * (customer id as UTF-8 bytes c[cs, ce), or the string id when not given as bytes) with its
+   * The end of every accepted-so-far row: the as-of cut, then the row is staged (StagedRows) with
+   * its customer id as UTF-8 bytes c[cs, ce) (or the string id, when not given as bytes), its
    * fingerprint and order-id hash; flush() looks up, de-duplicates and emits a batch at a time.
    */
   private stage(c: Uint8Array | null, cs: number, ce: number, id: string | null): number {
@@ -646,7 +640,9 @@ export class RowBuilder {
       this.counts.ignored++;
       return ROW_IGNORED;
     }
-    const i = this.bn;
+    const st = this.st;
+    st.ensureRow();
+    const i = st.n;
     let pre = -1;
     if (c === null) {
       // a string id: its UTF-8 bytes, as the byte paths see them (one key and one fingerprint per id)
@@ -658,38 +654,41 @@ export class RowBuilder {
           break;
         }
       if (ascii) {
-        c = this.arenaFor(t.length);
-        cs = this.bArenaLen;
+        c = st.arenaFor(t.length);
+        cs = st.arenaLen;
         for (let k = 0; k < t.length; k++) c[cs + k] = t.charCodeAt(k);
         ce = cs + t.length;
       } else if (wellFormed(t)) {
         const u = Buffer.from(t, 'utf8');
-        c = this.arenaFor(u.length);
-        cs = this.bArenaLen;
+        c = st.arenaFor(u.length);
+        cs = st.arenaLen;
         c.set(u, cs);
         ce = cs + u.length;
       } else {
-        pre = this.ids.internString(t); // no UTF-8 bytes of its own (a lone surrogate)
+        // no UTF-8 bytes of its own (a lone surrogate: only JSON text can carry one, never a parse worker's CSV)
+        if (this.opts.parseOnly) throw new Error('a customer id without UTF-8 bytes in a parse worker');
+        pre = this.ids.internString(t);
       }
     } else {
-      const a = this.arenaFor(ce - cs);
-      const o = this.bArenaLen;
+      const a = st.arenaFor(ce - cs);
+      const o = st.arenaLen;
       for (let k = cs; k < ce; k++) a[o + k - cs] = c[k];
       c = a;
       ce = o + ce - cs;
       cs = o;
     }
-    this.bPre[i] = pre;
+    st.pre[i] = pre;
     if (pre < 0) {
-      this.bOff[i] = cs;
-      this.bLen[i] = ce - cs;
-      this.bHash[i] = internHash(c!, cs, ce);
-      this.bArenaLen = ce;
+      st.off[i] = cs;
+      st.len[i] = ce - cs;
+      st.hash[i] = internHash(c!, cs, ce);
+      st.arenaLen = ce;
     }
 
     const orderBytes = this.rOrderBytes;
     const hasOrder = orderBytes !== null || this.rOrder !== null;
     if (this.dedupe) {
+      // every field but the dimensions (their keys are per thread; resolve() adds them)
       const fp = this.fp;
       fp.reset();
       if (pre < 0) fp.bytes(c!, cs, ce);
@@ -705,9 +704,8 @@ export class RowBuilder {
         fp.num(this.rQuantity);
         fp.num(this.rUnitPrice);
       }
-      for (let k = 0; k < this.nDims; k++) fp.int(this.dimKeys[k]);
-      this.bHi[i] = fp.hi;
-      this.bLo[i] = fp.lo;
+      st.hi[i] = fp.hi;
+      st.lo[i] = fp.lo;
     }
     let oh = 0;
     if (orderBytes !== null) {
@@ -715,27 +713,17 @@ export class RowBuilder {
       for (let k = this.rOrderStart; k < this.rOrderEnd; k++) h = Math.imul(h ^ orderBytes[k], 0x01000193);
       oh = h | 0;
     } else if (this.rOrder !== null) oh = orderHash(this.rOrder);
-    this.bHasOrder[i] = hasOrder ? 1 : 0;
-    this.bOrderHash[i] = oh;
-    if (this.opts.onRow) this.bOrderId[i] = orderBytes !== null ? utf8(orderBytes, this.rOrderStart, this.rOrderEnd) : this.rOrder;
-    const batch = this.batch;
-    batch.day[i] = day;
-    batch.amount[i] = this.rAmount;
-    batch.margin[i] = this.rMargin === null ? Number.NaN : this.rMargin;
-    batch.dims[i] = this.dimsOf();
-    this.bn = i + 1;
-    if (this.bn === BATCH) this.flush();
+    st.hasOrder[i] = hasOrder ? 1 : 0;
+    st.orderHash[i] = oh;
+    if (st.orderIds) st.orderIds[i] = orderBytes !== null ? utf8(orderBytes, this.rOrderStart, this.rOrderEnd) : this.rOrder;
+    st.day[i] = day;
+    st.amount[i] = this.rAmount;
+    st.margin[i] = this.rMargin === null ? Number.NaN : this.rMargin;
+    const nd = this.nDims;
+    for (let d = 0; d < nd; d++) st.dimKeys[i * nd + d] = this.dimKeys[d];
+    st.n = i + 1;
+    if (st.n === BATCH && !this.opts.parseOnly) this.flush();
     return ROW_OK;
-  }
-
-  /** The batch arena with room for n more bytes. */
-  private arenaFor(n: number): Uint8Array {
-    if (this.bArenaLen + n > this.bArena.length) {
-      const a = new Uint8Array(Math.max(this.bArena.length * 2, this.bArenaLen + n));
-      a.set(this.bArena.subarray(0, this.bArenaLen));
-      this.bArena = a;
-    }
-    return this.bArena;
   }
 
   /**
@@ -743,35 +731,84 @@ export class RowBuilder {
    * the input; it runs by itself whenever the batch is full.
    */
   flush(): void {
-    const n = this.bn;
-    if (n === 0) return;
+    if (this.st.n === 0) return;
+    this.resolve(this.st, null);
+    this.st.clear();
+  }
+
+  /** parseOnly: the rows staged so far, handed over (a parse worker sends them to the main thread). */
+  takeStaged(): StagedRows {
+    const st = this.st;
+    this.st = new StagedRows(BATCH, this.nDims, st.orderIds !== null);
+    return st;
+  }
+
+  /**
+   * Resolves staged rows, from this builder or from a parse worker, in order: dimension keys made
+   * global (dimMap[d][worker key]; null = already this builder's), customer ids interned, orders
+   * and duplicates found, rows emitted, BATCH rows at a time.
+   */
+  resolve(st: StagedRows, dimMap: Int32Array[] | null): void {
+    for (let from = 0; from < st.n; from += BATCH) this.resolveBatch(st, from, Math.min(BATCH, st.n - from), dimMap);
+  }
+
+  private resolveBatch(st: StagedRows, from: number, n: number, dimMap: Int32Array[] | null): void {
     const batch = this.batch;
     const ids = this.ids;
     const key = batch.customerKey;
-    const { bPre, bHash, bOff, bLen, bHasOrder, bOrderHash } = this;
-    const arena = this.bArena;
+    const { pre, hash, off, len, hasOrder, orderHash } = st;
+    const arena = st.arena;
+    const nd = this.nDims;
+    const { bHi, bLo } = this;
+    const fp = this.fp;
+    const dedupe = this.dedupe;
+    for (let i = 0; i < n; i++) {
+      const r = from + i;
+      for (let d = 0; d < nd; d++) {
+        const k = st.dimKeys[r * nd + d];
+        this.dimKeys[d] = dimMap === null ? k : dimMap[d][k];
+      }
+      batch.dims[i] = this.dimsOf();
+      if (dedupe) {
+        if (nd === 0) {
+          bHi[i] = st.hi[r];
+          bLo[i] = st.lo[r];
+        } else {
+          fp.reset();
+          fp.int(st.hi[r]);
+          fp.int(st.lo[r]);
+          for (let d = 0; d < nd; d++) fp.int(this.dimKeys[d]);
+          bHi[i] = fp.hi;
+          bLo[i] = fp.lo;
+        }
+      }
+    }
     let sink = 0;
     // independent loads first (see the batch fields), then the real lookups in row order
-    for (let i = 0; i < n; i++) if (bPre[i] < 0) sink ^= ids.touch(bHash[i]);
-    for (let i = 0; i < n; i++) if (bPre[i] < 0) sink ^= ids.touchArena(bHash[i]);
-    for (let i = 0; i < n; i++) key[i] = bPre[i] >= 0 ? bPre[i] : ids.internHashed(arena, bOff[i], bOff[i] + bLen[i], bHash[i]);
+    for (let r = from; r < from + n; r++) if (pre[r] < 0) sink ^= ids.touch(hash[r]);
+    for (let r = from; r < from + n; r++) if (pre[r] < 0) sink ^= ids.touchArena(hash[r]);
+    for (let r = from; r < from + n; r++) key[r - from] = pre[r] >= 0 ? pre[r] : ids.internHashed(arena, off[r], off[r] + len[r], hash[r]);
     const orders = this.orders;
-    if (orders !== null) for (let i = 0; i < n; i++) if (bHasOrder[i]) sink ^= orders.touch(key[i], bOrderHash[i]);
+    if (orders !== null) for (let r = from; r < from + n; r++) if (hasOrder[r]) sink ^= orders.touch(key[r - from], orderHash[r]);
+    batch.day = st.day.subarray(from, from + n);
+    batch.amount = st.amount.subarray(from, from + n);
+    batch.margin = st.margin.subarray(from, from + n);
     const { ok, startsOrder, day, amount } = batch;
     const counts = this.counts;
     for (let i = 0; i < n; i++) {
+      const r = from + i;
       let accepted = true;
       let starts = amount[i] >= 0;
       let isNew = false;
-      if (bHasOrder[i]) {
+      if (hasOrder[r]) {
         // one probe for both de-duplication and the order's first purchase row (see OrderRows)
-        const r = orders!.add(key[i], bOrderHash[i], starts, this.dedupe, this.bHi[i], this.bLo[i]);
-        if (r === ORDER_DUPLICATE) accepted = false;
-        isNew = r === ORDER_NEW_PURCHASE;
+        const v = orders!.add(key[i], orderHash[r], starts, dedupe, bHi[i], bLo[i]);
+        if (v === ORDER_DUPLICATE) accepted = false;
+        isNew = v === ORDER_NEW_PURCHASE;
         starts = isNew;
-      } else if (this.dedupe) {
+      } else if (dedupe) {
         this.seen ??= this.orders ? this.orders.rest : new FingerprintSet();
-        if (!this.seen.add(this.bHi[i], this.bLo[i])) accepted = false;
+        if (!this.seen.add(bHi[i], bLo[i])) accepted = false;
       }
       ok[i] = accepted ? 1 : 0;
       startsOrder[i] = starts ? 1 : 0;
@@ -787,8 +824,6 @@ export class RowBuilder {
     }
     this.touchSink = sink;
     batch.n = n;
-    this.bn = 0;
-    this.bArenaLen = 0;
     this.opts.onBatch?.(batch);
     const { onAccepted, onRow } = this.opts;
     if (onAccepted || onRow) {
@@ -803,14 +838,16 @@ export class RowBuilder {
           v.day = day[i];
           v.amount = amount[i];
           v.margin = margin;
-          v.hasOrder = bHasOrder[i] === 1;
-          v.orderHash = bOrderHash[i];
+          v.hasOrder = hasOrder[from + i] === 1;
+          v.orderHash = orderHash[from + i];
           v.newOrder = this.bNewOrder[i] === 1;
           v.dims = batch.dims[i];
           onAccepted(v);
         }
-        if (onRow)
-          onRow({ customerId, day: day[i], amount: amount[i], orderId: this.bOrderId[i], margin: Number.isNaN(margin) ? null : margin, dims: batch.dims[i] });
+        if (onRow) {
+          const orderId = st.orderIds?.[from + i] ?? null;
+          onRow({ customerId, day: day[i], amount: amount[i], orderId, margin: Number.isNaN(margin) ? null : margin, dims: batch.dims[i] });
+        }
       }
     }
   }

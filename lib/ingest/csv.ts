@@ -348,11 +348,22 @@ export class ByteCsvSplitter {
   private checked = 0;
   private started = false;
 
+  /**
+   * at: where the bytes start when they are not the file's beginning (a block of a file split
+   * between threads, parallel.ts): the 1-based line and the byte offset in the uncompressed file;
+   * a BOM is only dropped at the file's beginning.
+   */
   constructor(
     opts: CsvOptions,
     private readonly fileName: string,
     private readonly onRecord: (s: ByteCsvSplitter) => void,
+    at?: { line: number; offset: number },
   ) {
+    if (at) {
+      this.line = at.line;
+      this.base = this.checked = at.offset;
+      this.started = at.offset > 0;
+    }
     this.ws = opts.delimiter === 'whitespace';
     const delim = this.ws ? ' ' : opts.delimiter;
     this.dc = delim.charCodeAt(0);
@@ -368,6 +379,11 @@ export class ByteCsvSplitter {
 
   field(i: number): string {
     return this.slowFields ? this.slowFields[i] : this.buf.toString('utf8', this.starts[i], this.ends[i]);
+  }
+
+  /** The line the next record starts on (after end(): one past the last line). */
+  get nextLine(): number {
+    return this.line;
   }
 
   fields(): string[] {
@@ -419,9 +435,12 @@ export class ByteCsvSplitter {
     const from = this.checked - this.base;
     if (upTo <= from) return;
     if (!isUtf8(buf.subarray(from, upTo))) {
-      const a = this.checked, b = this.base + upTo;
+      // the exact place (the same whichever way the file was cut into chunks or blocks)
+      const at = firstInvalidUtf8(buf, from, upTo);
+      let line = this.line;
+      for (let i = 0; i < at; i++) if (buf[i] === 10) line++;
       throw new IngestError(
-        `${this.fileName}: not UTF-8 text (invalid byte sequence between bytes ${a} and ${b} of the uncompressed data); re-export as UTF-8`,
+        `${this.fileName}: not UTF-8 text (invalid byte sequence at byte ${this.base + at} of the uncompressed data, line ${line}); re-export as UTF-8`,
       );
     }
     this.checked = this.base + upTo;
@@ -647,4 +666,36 @@ function isBlankB(b: Uint8Array, from: number, to: number): boolean {
     if (c !== 32 && c !== 9 && c !== 13) return false;
   }
   return true;
+}
+
+/**
+ * Offset of the first byte in b[from, to) that does not start a well-formed UTF-8 sequence
+ * (RFC 3629: no overlong forms, surrogates or code points above U+10FFFF), or `to` if none.
+ */
+export function firstInvalidUtf8(b: Uint8Array, from: number, to: number): number {
+  let i = from;
+  while (i < to) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0;
+      else if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90;
+      else if (c === 0xf4) hi = 0x8f;
+    } else return i;
+    if (i + n >= to || b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (let k = 2; k <= n; k++) if ((b[i + k] & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return to;
 }

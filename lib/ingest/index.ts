@@ -17,6 +17,9 @@
 import type { ColumnRef, Config } from '../config.js';
 import type { InputFile } from '../storage.js';
 import { ByteCsvSplitter, CsvSplitter, MAX_RECORD_CHARS } from './csv.js';
+import { csvRecordHandler, type CsvColumns } from './csv-records.js';
+import { defaultParseWorkers, ParsePool, readCsvWithWorkers } from './parallel.js';
+import type { FileMessage } from './parse-worker.js';
 import { readParquet } from './parquet.js';
 import { ROW_REJECTED, RowBuilder, slotKey, slotRefs } from './rows.js';
 import { binaryKind, counted, decodeUtf8, gunzip, isGzip, peek, startsWithAscii, type ByteCounter } from './source.js';
@@ -53,6 +56,12 @@ export interface IngestOptions {
   parquetMemoryLimit?: number;
   /** Directory for Parquet spool files (default os.tmpdir()). */
   tmpDir?: string;
+  /** Parse worker threads for large CSV files (parallel.ts; default: defaultParseWorkers()). */
+  parseWorkers?: number;
+  /** Rows a CSV file must be expected to hold (from its size) to be parsed by workers (default 250,000). */
+  parseWorkersMinRows?: number;
+  /** Bytes of a block handed to a parse worker (default 1 MiB; tests make it small). */
+  parseBlockBytes?: number;
 }
 
 const EXT_FORMATS: [string[], InputFormat][] = [
@@ -163,58 +172,42 @@ async function readCsv(
   refs: (ColumnRef | null)[],
   builder: RowBuilder,
   progress: Progress,
+  parallel: { pool: ParsePool; blockBytes?: number; dedupe: boolean; asOfDay?: number; keepOrderIds: boolean } | null,
 ): Promise<void> {
   const { delimiter, quote, header: hasHeader } = config.input.csv;
-  let cols: number[] | null = null;
-  let colOf = new Int32Array(0);
-  let slotsMapped: number[] = [];
-  let expected = -1;
-  const vals = builder.vals;
-  const nSlots = refs.length;
+  let columns = null as CsvColumns | null;
+  let handle: ((s: CsvSplitter | ByteCsvSplitter) => void) | null = null;
   const setup = (header: string[] | null, fieldCount: number, line: number): void => {
-    cols = resolveCsvColumns(name, refs, header, delimiter);
-    expected = fieldCount;
+    const cols = resolveCsvColumns(name, refs, header, delimiter);
     cols.forEach((c, slot) => {
       if (c >= fieldCount)
         throw new IngestError(
           `${name}: line ${line}: column ${c} (${slotKey(slot)}) does not exist: the ${header ? 'header' : 'first row'} has ${fieldCount} fields`,
         );
     });
-    colOf = Int32Array.from(cols);
-    slotsMapped = cols.map((c, slot) => (c >= 0 ? slot : -1)).filter((s) => s >= 0);
-    for (let s = 0; s < nSlots; s++) vals[s] = undefined;
-    builder.startFile(
-      name,
-      cols.map((c) => (c < 0 ? null : header ? header[c] : String(c))),
-    );
+    columns = { cols, expected: fieldCount, labels: cols.map((c) => (c < 0 ? null : header ? header[c] : String(c))) };
+    builder.startFile(name, columns.labels);
+    handle = csvRecordHandler(builder, columns, () => progress.tick());
   };
   builder.startFile(name, refs.map(() => null));
   const onRecord = (s: CsvSplitter | ByteCsvSplitter): void => {
-    if (cols === null) {
+    if (handle === null) {
       if (hasHeader) {
         setup(s.fields().map((h) => h.trim()), s.n, s.recLine);
         return;
       }
       setup(null, s.n, s.recLine);
     }
-    if (s.error) {
-      builder.rejectRecord(s.recLine, null, `malformed CSV: ${s.error}`, s.raw());
-    } else if (s.n !== expected) {
-      builder.rejectRecord(s.recLine, null, `wrong field count: expected ${expected} fields, found ${s.n}`, s.raw());
-    } else if (s instanceof ByteCsvSplitter && s.slowFields === null) {
-      if (builder.processBytes(s.buf, s.starts, s.ends, colOf) === ROW_REJECTED) builder.emitReject(s.recLine, s.raw());
-    } else {
-      const c = cols!;
-      for (let k = 0; k < slotsMapped.length; k++) {
-        const slot = slotsMapped[k];
-        vals[slot] = s.field(c[slot]);
-      }
-      if (builder.process() === ROW_REJECTED) builder.emitReject(s.recLine, s.raw());
-    }
-    if ((builder.counts.read & 0x3fff) === 0) progress.tick();
+    handle!(s);
   };
   if (ByteCsvSplitter.supports({ delimiter, quote })) {
     // the common case: split and parse UTF-8 bytes in place (see ByteCsvSplitter)
+    if (parallel) {
+      const { pool, blockBytes, ...rest } = parallel;
+      const fileMessage = (): FileMessage | null => (columns === null ? null : { type: 'file', name, config, columns, ...rest });
+      await readCsvWithWorkers(name, bytes, { delimiter, quote }, onRecord, fileMessage, builder, pool, () => progress.tick(), blockBytes);
+      return;
+    }
     const sp = new ByteCsvSplitter({ delimiter, quote }, name, onRecord);
     for await (const chunk of bytes) sp.push(chunk);
     sp.end();
@@ -320,6 +313,7 @@ export function expectedRows(files: InputFile[]): number {
 export async function ingest(files: InputFile[], config: Config, opts: IngestOptions): Promise<IngestResult> {
   if (files.length === 0) throw new IngestError('no input files');
   const refs = slotRefs(config);
+  const dedupe = opts.dedupe ?? (config.input.dedupe === 'auto' ? config.input.columns.orderId !== null : config.input.dedupe === 'always');
   const builder = new RowBuilder(config, {
     asOfDay: opts.asOfDay,
     onRow: opts.onRow,
@@ -327,47 +321,55 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
     onBatch: opts.onBatch,
     onReject: opts.onReject,
     expectedRows: expectedRows(files),
-    dedupe: opts.dedupe ?? (config.input.dedupe === 'auto' ? config.input.columns.orderId !== null : config.input.dedupe === 'always'),
+    dedupe,
   });
   const counter: ByteCounter = { bytes: 0 };
   const progress = new Progress(builder, counter, opts.onProgress);
   const summaries: IngestFileSummary[] = [];
   const warnings: string[] = [];
 
-  for (const file of files) {
-    const name = file.name;
-    progress.file = name;
-    const claimed = formatFromName(name);
-    const raw = await peek(counted(file.open(), counter), 4);
-    const compressed = isGzip(raw.head);
-    if (claimed.gz && !compressed && raw.head.length > 0)
-      throw new IngestError(`${name}: named .gz but is not gzip-compressed (the content is ${describe(raw.head)})`);
-    const content = await peek(compressed ? gunzip(raw.stream, name) : raw.stream, 4096);
-    const summary: IngestFileSummary = { name, format: 'csv', compressed, rows: 0 };
-    if (file.size !== undefined) summary.size = file.size;
-    if (file.etag !== undefined) summary.etag = file.etag;
-    summaries.push(summary);
-    const before = builder.counts.read;
-    if (content.head.length > 0) {
-      const format = decideFormat(name, config.input.format, claimed.format, content.head);
-      summary.format = format;
-      if (format === 'parquet') {
-        await readParquet(name, content.stream, refs, builder, {
-          memoryLimit: opts.parquetMemoryLimit ?? 64 * 1024 * 1024,
-          tmpDir: opts.tmpDir,
-          progress: () => progress.tick(),
-        });
-      } else if (format === 'jsonl') {
-        await readJsonl(name, decodeUtf8(content.stream, name), refs, builder, progress);
+  let pool: ParsePool | null | undefined; // started for the first large CSV file
+  try {
+    for (const file of files) {
+      const name = file.name;
+      progress.file = name;
+      const claimed = formatFromName(name);
+      const raw = await peek(counted(file.open(), counter), 4);
+      const compressed = isGzip(raw.head);
+      if (claimed.gz && !compressed && raw.head.length > 0)
+        throw new IngestError(`${name}: named .gz but is not gzip-compressed (the content is ${describe(raw.head)})`);
+      const content = await peek(compressed ? gunzip(raw.stream, name) : raw.stream, 4096);
+      const summary: IngestFileSummary = { name, format: 'csv', compressed, rows: 0 };
+      if (file.size !== undefined) summary.size = file.size;
+      if (file.etag !== undefined) summary.etag = file.etag;
+      summaries.push(summary);
+      const before = builder.counts.read;
+      if (content.head.length > 0) {
+        const format = decideFormat(name, config.input.format, claimed.format, content.head);
+        summary.format = format;
+        if (format === 'parquet') {
+          await readParquet(name, content.stream, refs, builder, {
+            memoryLimit: opts.parquetMemoryLimit ?? 64 * 1024 * 1024,
+            tmpDir: opts.tmpDir,
+            progress: () => progress.tick(),
+          });
+        } else if (format === 'jsonl') {
+          await readJsonl(name, decodeUtf8(content.stream, name), refs, builder, progress);
+        } else {
+          const big = file.size !== undefined && expectedRows([file]) >= (opts.parseWorkersMinRows ?? 250_000);
+          if (big && pool === undefined) pool = ParsePool.open(opts.parseWorkers ?? defaultParseWorkers());
+          const parallel = big && pool ? { pool, blockBytes: opts.parseBlockBytes, dedupe, asOfDay: opts.asOfDay, keepOrderIds: opts.onRow !== undefined } : null;
+          await readCsv(name, content.stream, config, refs, builder, progress, parallel);
+        }
       } else {
-        await readCsv(name, content.stream, config, refs, builder, progress);
+        summary.format = config.input.format !== 'auto' ? config.input.format : (claimed.format ?? 'csv');
       }
-    } else {
-      summary.format = config.input.format !== 'auto' ? config.input.format : (claimed.format ?? 'csv');
+      builder.flush();
+      summary.rows = builder.counts.read - before;
+      progress.tick(true);
     }
-    builder.flush();
-    summary.rows = builder.counts.read - before;
-    progress.tick(true);
+  } finally {
+    await pool?.close();
   }
 
   const empty = summaries.filter((s) => s.rows === 0);

@@ -736,6 +736,29 @@ export class RowBuilder {
     this.st.clear();
   }
 
+  /** The values of dimension d, by this builder's key (a parse worker sends the new ones with each block). */
+  dimensionValues(d: number): readonly string[] {
+    return this.dimIds[d].strings;
+  }
+
+  /** This builder's key of value v of dimension d (to translate a parse worker's keys). */
+  dimensionKey(d: number, v: string): number {
+    return this.dimIds[d].internString(v);
+  }
+
+  /** A parse worker's counts of the rows it read, rejected and ignored (the rest are counted when resolved). */
+  addCounts(c: { read: number; rejected: number; ignored: number }): void {
+    this.counts.read += c.read;
+    this.fileRows += c.read;
+    this.counts.rejected += c.rejected;
+    this.counts.ignored += c.ignored;
+  }
+
+  /** A reject a parse worker found. */
+  reject(r: Reject): void {
+    this.opts.onReject?.(r);
+  }
+
   /** parseOnly: the rows staged so far, handed over (a parse worker sends them to the main thread). */
   takeStaged(): StagedRows {
     const st = this.st;
@@ -749,6 +772,7 @@ export class RowBuilder {
    * and duplicates found, rows emitted, BATCH rows at a time.
    */
   resolve(st: StagedRows, dimMap: Int32Array[] | null): void {
+    if (st !== this.st) this.flush(); // rows this builder staged come first
     for (let from = 0; from < st.n; from += BATCH) this.resolveBatch(st, from, Math.min(BATCH, st.n - from), dimMap);
   }
 

@@ -1,0 +1,265 @@
+/**
+ * Parsing a large CSV file on more than one thread (issue 8). The main thread reads and gunzips
+ * the bytes, cuts them into blocks of whole lines (Buffer.lastIndexOf of "\n": native, no pass of
+ * its own over the bytes) and hands the blocks round-robin to parse workers (parse-worker.ts).
+ * A worker splits, validates and stages its block's rows; the main thread takes the results back
+ * in file order and resolves them (customer ids, orders, duplicates: the tables stay in one
+ * thread) into the same rows, keys, rejects and counts the one-thread reader gives.
+ *
+ * Why: at 10M rows, splitting and validating was about half of the row pass's CPU time and the
+ * lookups the other half; on 2 cores the two halves now overlap.
+ *
+ * Cutting at a newline is only safe while no quoted field can hold one, so a file's blocks go to
+ * workers only until the quote character first appears; from there on (drained of the blocks in
+ * flight) the main thread reads the rest itself, with the same line numbers and byte offsets.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { ByteCsvSplitter, MAX_RECORD_CHARS, type CsvSplitter } from './csv.js';
+import type { BlockResult, FileMessage } from './parse-worker.js';
+import type { RowBuilder } from './rows.js';
+import { StagedRows } from './staged.js';
+import { IngestError } from './types.js';
+
+/** Bytes a block holds (about 18k rows of the bench export). */
+const BLOCK_BYTES = 1 << 20;
+/** Bytes read on the main thread first: the header and the first rows (and a look for quotes). */
+const PREFIX_BYTES = 64 * 1024;
+
+/** Parse workers to start: TAILWATCH_PARSE_WORKERS (0 = none), else 2 when there are 2+ CPUs. */
+export function defaultParseWorkers(): number {
+  const env = process.env.TAILWATCH_PARSE_WORKERS;
+  if (env !== undefined && env.trim() !== '') {
+    const n = Number(env);
+    if (Number.isInteger(n) && n >= 0) return Math.min(n, 8);
+  }
+  return availableParallelism() >= 2 ? 2 : 0;
+}
+
+/**
+ * Where the worker's code is: TAILWATCH_PARSE_WORKER_FILE (the Lambda bundle names its own), else
+ * beside this module (TypeScript run by tsx: the worker gets tsx's loader too). Null when neither
+ * can be found (a bundle that did not ship the worker): then everything runs on one thread.
+ */
+function workerEntry(): { file: URL | string; eval?: boolean } | null {
+  const env = process.env.TAILWATCH_PARSE_WORKER_FILE;
+  if (env) return { file: env };
+  const here = (import.meta as { url?: string }).url;
+  if (typeof here !== 'string' || !here.startsWith('file:')) return null;
+  if (!here.endsWith('.ts')) return { file: new URL('./parse-worker.js', here) };
+  try {
+    // TypeScript sources: the worker registers tsx's loader before it loads the worker module
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./parse-worker.ts', here).href)}); })`;
+    return { file: code, eval: true };
+  } catch {
+    return null;
+  }
+}
+
+interface Pending {
+  resolve: (r: BlockResult) => void;
+  reject: (e: Error) => void;
+}
+
+export class ParsePool {
+  private readonly waiting = new Map<number, Pending>();
+  private seq = 0;
+  private failure: Error | null = null;
+  /** Per worker, per dimension: the worker's key -> the main thread's key. */
+  private dimMaps: Int32Array[][] = [];
+  private dimCounts: number[][] = [];
+
+  private constructor(private readonly workers: Worker[]) {
+    workers.forEach((w) => {
+      w.on('message', (r: BlockResult) => {
+        const p = this.waiting.get(r.seq);
+        this.waiting.delete(r.seq);
+        p?.resolve(r);
+      });
+      const fail = (e: Error) => {
+        this.failure ??= e;
+        for (const p of this.waiting.values()) p.reject(e);
+        this.waiting.clear();
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => {
+        if (code !== 0) fail(new Error(`a parse worker exited with code ${code}`));
+      });
+    });
+  }
+
+  /** n workers, or null when n is 0 or the worker's code cannot be found. */
+  static open(n: number): ParsePool | null {
+    if (n <= 0) return null;
+    const entry = workerEntry();
+    if (!entry) return null;
+    const workers = Array.from({ length: n }, () => new Worker(entry.file, { eval: entry.eval === true }));
+    return new ParsePool(workers);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  startFile(m: FileMessage): void {
+    const nd = m.config.input.columns.dimensions.length;
+    this.dimMaps = this.workers.map(() => Array.from({ length: nd }, () => new Int32Array(64)));
+    this.dimCounts = this.workers.map(() => new Array<number>(nd).fill(0));
+    for (const w of this.workers) w.postMessage(m);
+  }
+
+  /** Parses a block of whole lines (moved to the worker when it owns its buffer, else copied). */
+  submit(bytes: Uint8Array, offset: number): Promise<BlockResult & { worker: number }> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = this.seq++;
+    const worker = seq % this.workers.length;
+    // blocks are fresh Buffer.concat copies (never slices of Node's shared pool, which serves < 4 KiB)
+    const owns = bytes.buffer.byteLength >= 8192;
+    const p = new Promise<BlockResult>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
+    this.workers[worker].postMessage({ type: 'block', seq, bytes, offset }, owns ? [bytes.buffer as ArrayBuffer] : []);
+    return p.then((r) => ({ ...r, worker }));
+  }
+
+  /** Applies a worker's result to the builder: counts, rejects (lines shifted to the file's), rows. */
+  absorb(r: BlockResult & { worker: number }, builder: RowBuilder, firstLine: number): number {
+    const maps = this.dimMaps[r.worker];
+    const counts = this.dimCounts[r.worker];
+    r.newDimValues!.forEach((values, d) => {
+      for (const v of values) {
+        if (counts[d] === maps[d].length) {
+          const t = new Int32Array(maps[d].length * 2);
+          t.set(maps[d]);
+          maps[d] = t;
+        }
+        maps[d][counts[d]++] = builder.dimensionKey(d, v);
+      }
+    });
+    builder.addCounts(r.counts!);
+    for (const j of r.rejects!) builder.reject({ ...j, line: j.line + firstLine - 1 });
+    builder.resolve(StagedRows.fromMessage(r.staged!), maps);
+    return r.lines!;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * Reads one CSV file with the pool: the main thread splits the beginning (header, first rows)
+ * with onRecord, then whole-line blocks go to the workers, until the quote character appears.
+ * columns() is the file's layout once onRecord has seen the header (null before).
+ */
+export async function readCsvWithWorkers(
+  name: string,
+  bytes: AsyncIterable<Uint8Array>,
+  opts: { delimiter: string; quote: string },
+  onRecord: (s: CsvSplitter | ByteCsvSplitter) => void,
+  fileMessage: () => FileMessage | null,
+  builder: RowBuilder,
+  pool: ParsePool,
+  tick: () => void,
+  blockBytes = BLOCK_BYTES,
+): Promise<void> {
+  const qc = opts.quote.charCodeAt(0);
+  const it = bytes[Symbol.asyncIterator]();
+  const next = async (): Promise<Buffer | null> => {
+    const r = await it.next();
+    if (r.done) return null;
+    const c = r.value;
+    return Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+  };
+  /** Splits everything from here on, on this thread. */
+  const sequential = async (first: Buffer[], at?: { line: number; offset: number }) => {
+    const sp = new ByteCsvSplitter(opts, name, onRecord, at);
+    for (const c of first) sp.push(c);
+    for (let c = await next(); c !== null; c = await next()) sp.push(c);
+    sp.end();
+  };
+
+  // 1. The beginning, on this thread: the header sets the columns up.
+  const head: Buffer[] = [];
+  let headLen = 0;
+  let ended = false;
+  while (headLen < PREFIX_BYTES) {
+    const c = await next();
+    if (c === null) {
+      ended = true;
+      break;
+    }
+    head.push(c);
+    headLen += c.length;
+  }
+  const prefix = Buffer.concat(head);
+  const cut = prefix.lastIndexOf(10);
+  if (ended || cut < 0 || prefix.indexOf(qc) >= 0) return sequential([prefix]);
+  const sp = new ByteCsvSplitter(opts, name, onRecord);
+  sp.push(prefix.subarray(0, cut + 1));
+  sp.end();
+  let line = sp.nextLine;
+  let offset = cut + 1;
+  const file = fileMessage();
+  if (file === null) return sequential([prefix.subarray(cut + 1)], { line, offset });
+  pool.startFile(file);
+
+  // 2. Whole-line blocks to the workers, results taken back in order.
+  const inflight: { result: Promise<BlockResult & { worker: number }>; offset: number }[] = [];
+  const drainOne = async () => {
+    const { result, offset: at } = inflight.shift()!;
+    const r = await result;
+    if (r.error) {
+      // a worker counts lines from its block's start: the main thread, which knows where the block
+      // starts, reads it again to report the error as the one-thread reader does
+      if (r.error.user && r.bytes) {
+        const again = new ByteCsvSplitter(opts, name, onRecord, { line, offset: at });
+        again.push(r.bytes);
+        again.end();
+      }
+      throw r.error.user ? new IngestError(r.error.message) : new Error(`parse worker: ${r.error.message}`);
+    }
+    line += pool.absorb(r, builder, line);
+    tick();
+  };
+  let pending: Buffer[] = cut + 1 < prefix.length ? [prefix.subarray(cut + 1)] : [];
+  let pendingLen = prefix.length - cut - 1;
+  let quoted = false;
+  try {
+    for (let c = await next(); c !== null; c = await next()) {
+      pending.push(c);
+      pendingLen += c.length;
+      if (c.indexOf(qc) >= 0) {
+        quoted = true;
+        break;
+      }
+      if (pendingLen < blockBytes) continue;
+      const buf = Buffer.concat(pending, pendingLen);
+      const end = buf.lastIndexOf(10);
+      if (end < 0) {
+        if (pendingLen > MAX_RECORD_CHARS) {
+          quoted = true; // the one-thread reader says what is wrong with such a line
+          pending = [buf];
+          break;
+        }
+        pending = [buf];
+        continue;
+      }
+      const rest = end + 1 < buf.length ? Buffer.from(buf.subarray(end + 1)) : null;
+      inflight.push({ result: pool.submit(end + 1 === buf.length ? buf : buf.subarray(0, end + 1), offset), offset });
+      offset += end + 1;
+      pending = rest ? [rest] : [];
+      pendingLen = rest ? rest.length : 0;
+      while (inflight.length >= 2 * pool.size) await drainOne();
+    }
+    if (!quoted && pendingLen > 0) {
+      inflight.push({ result: pool.submit(Buffer.concat(pending, pendingLen), offset), offset });
+      offset += pendingLen;
+      pending = [];
+    }
+    while (inflight.length > 0) await drainOne();
+  } finally {
+    // on an error, let the blocks in flight finish before the caller closes the pool
+    await Promise.allSettled(inflight.map((f) => f.result));
+  }
+  if (quoted) await sequential(pending, { line, offset });
+}

@@ -1,0 +1,99 @@
+/**
+ * Parse workers (lib/ingest/parallel.ts, issue 8): a CSV file cut into blocks and parsed on
+ * worker threads must give exactly what the one-thread reader gives: the same rows in the same
+ * order, the same customer keys, duplicates, rejects (with the file's line numbers), counts and
+ * errors, including when a quote appears mid-file (the rest is read on the main thread).
+ */
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../lib/config.js';
+import { ingest, type IngestOptions, type Reject, type SalesRow } from '../lib/ingest/index.js';
+import { memFile } from './fixtures/ingest/helpers.js';
+
+const config = parseConfig({
+  input: { columns: { orderId: 'order_id', margin: 'margin', currency: 'currency', dimensions: ['region', 'channel'] } },
+  currency: 'USD',
+});
+
+/** A messy export: duplicates, bad values, wrong field counts, blank lines, CRLF, non-ASCII ids. */
+function exportText(rows: number, seed: number, opts: { quoteAt?: number } = {}): string {
+  let s = seed;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const lines = ['order_id,customer_id,order_date,amount,margin,region,channel,currency'];
+  const regions = ['EU', 'APAC', ' US', 'Ünïon'];
+  for (let i = 0; i < rows; i++) {
+    const c = `C${Math.floor(rnd() * rows * 0.3)}${rnd() < 0.01 ? 'é' : ''}`;
+    const day = 1 + Math.floor(rnd() * 28);
+    const amount = (rnd() * 100 - (rnd() < 0.05 ? 120 : 0)).toFixed(2);
+    let line = `O${Math.floor(i / 2)},${c},2024-02-${String(day).padStart(2, '0')},${amount},${(rnd() * 10).toFixed(2)},${regions[Math.floor(rnd() * 4)]},${rnd() < 0.5 ? 'web' : 'store'},USD`;
+    const r = rnd();
+    if (r < 0.01) line = line.replace(/2024-02-\d\d/, '2024-02-31');
+    else if (r < 0.02) line += ',extra';
+    else if (r < 0.03) line = line.replace(',USD', ',EUR');
+    else if (r < 0.035) line = '';
+    if (opts.quoteAt === i) line = line.replace(/,web,|,store,/, ',"web, online",');
+    lines.push(line);
+    if (rnd() < 0.03) lines.push(line); // an exact duplicate
+  }
+  return lines.join(seed % 2 ? '\r\n' : '\n') + '\n';
+}
+
+async function read(file: ReturnType<typeof memFile>, workers: number, extra: Partial<IngestOptions> = {}) {
+  const rows: (SalesRow & { key: number })[] = [];
+  const rejects: Reject[] = [];
+  const keys: number[] = [];
+  const result = await ingest([file], config, {
+    parseWorkers: workers,
+    parseWorkersMinRows: 0,
+    parseBlockBytes: 4096,
+    onRow: (r) => rows.push({ ...r, key: -1 }),
+    onAccepted: (a) => keys.push(a.customerKey),
+    onReject: (r) => rejects.push(r),
+    ...extra,
+  });
+  rows.forEach((r, i) => (r.key = keys[i]));
+  return { rows, rejects, result };
+}
+
+describe('parse workers', () => {
+  it('give the one-thread reader\'s rows, keys, rejects, lines and counts', async () => {
+    for (const seed of [1, 2]) {
+      const text = exportText(6000, seed);
+      const one = await read(memFile('x.csv', text, 1000), 0);
+      const two = await read(memFile('x.csv', text, 1000), 2);
+      expect(two.result.rows.read).toBeGreaterThan(6000);
+      expect(two.result.rows.duplicates).toBeGreaterThan(50);
+      expect(two.result.rows.rejected).toBeGreaterThan(50);
+      expect(two.rows).toEqual(one.rows);
+      expect(two.rejects).toEqual(one.rejects);
+      expect(two.result).toEqual(one.result);
+    }
+  });
+
+  it('read gzip, and an as-of cut, the same way', async () => {
+    const text = exportText(4000, 3);
+    const gz = gzipSync(Buffer.from(text));
+    const opts = { asOfDay: 19770 }; // 2024-02-16: later rows are ignored
+    const one = await read(memFile('x.csv.gz', gz, 777), 0, opts);
+    const two = await read(memFile('x.csv.gz', gz, 777), 1, opts);
+    expect(two.result.rows.ignored).toBeGreaterThan(100);
+    expect(two).toEqual(one);
+  });
+
+  it('hand the rest of the file to the main thread from the first quote on', async () => {
+    const text = exportText(5000, 4, { quoteAt: 3000 });
+    const one = await read(memFile('x.csv', text, 1500), 0);
+    const two = await read(memFile('x.csv', text, 1500), 2);
+    expect(two.rows.some((r) => r.dims[1] === 'web, online')).toBe(true);
+    expect(two).toEqual(one);
+  });
+
+  it('name the same file, line and byte offsets in errors', async () => {
+    const good = Buffer.from(exportText(3000, 5));
+    const bad = Buffer.concat([good, Buffer.from('O1,C1,2024-02-03,1,1,EU,web,USD\nO2,C\xff2,2024-02-03,1,1,EU,web,USD\n', 'latin1')]);
+    const e1 = await read(memFile('bad.csv', bad, 999), 0).catch((e: Error) => e.message);
+    const e2 = await read(memFile('bad.csv', bad, 999), 2).catch((e: Error) => e.message);
+    expect(e1).toBe(`bad.csv: not UTF-8 text (invalid byte sequence at byte ${good.length + 36} of the uncompressed data, line ${String(good).split('\n').length + 1}); re-export as UTF-8`);
+    expect(e2).toBe(e1);
+  });
+});

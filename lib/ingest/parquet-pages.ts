@@ -115,6 +115,7 @@ export function readHybrid(b: Uint8Array, pos: number, end: number, width: numbe
       pos = stop;
     } else {
       const count = Math.min(h / 2, n - seen);
+      if (pos + valueBytes > end) throw new Error('RLE run past the end of its page');
       let v = 0;
       for (let i = 0; i < valueBytes; i++) v |= b[pos++] << (i << 3);
       out.fill(v, seen, seen + count);

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetMetadata } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import parquet from 'parquetjs-lite';
+import { PassThrough } from 'node:stream';
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type ConfigInput } from '../lib/config.js';
@@ -190,6 +192,39 @@ describe('page-level decoding of hyparquet-writer files (DATA_PAGE_V2)', () => {
     const buf = write({ uniq: 'DELTA_BYTE_ARRAY', amount: 'BYTE_STREAM_SPLIT' });
     const fast = await same(buf, { input: { columns: { customerId: 'cust', orderDate: 'ts', amount: 'amount', dimensions: ['uniq'] } } });
     expect(fast.rows.length).toBeGreaterThan(1000);
+  });
+});
+
+describe('page-level decoding of parquetjs-lite files (V1 pages, REQUIRED columns)', () => {
+  it('required and optional columns, several row groups', async () => {
+    const schema = new parquet.ParquetSchema({
+      cust: { type: 'UTF8', compression: 'SNAPPY' },
+      oid: { type: 'UTF8', optional: true, compression: 'SNAPPY' },
+      day: { type: 'DATE', compression: 'SNAPPY' },
+      amount: { type: 'DOUBLE', optional: true, compression: 'SNAPPY' },
+      qty: { type: 'INT64', compression: 'SNAPPY' },
+    });
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on('data', (c: Buffer) => chunks.push(c));
+    const writer = await parquet.ParquetWriter.openStream(schema, sink, { useDataPageV2: false, rowGroupSize: 700 });
+    for (let i = 0; i < 2000; i++)
+      await writer.appendRow({
+        cust: i % 31 === 0 ? ' ' : `c${(i * 13) % 97} ñ`,
+        oid: i % 7 === 0 ? null : `o${i}`,
+        day: new Date(Date.UTC(2023, 0, 1 + (i % 400))),
+        amount: i % 11 === 0 ? null : i / 8 - 50,
+        qty: i % 5,
+      });
+    await writer.close();
+    const buf = new Uint8Array(Buffer.concat(chunks));
+    const md = parquetMetadata(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+    expect(md.schema.find((e) => e.name === 'cust')?.repetition_type).toBe('REQUIRED');
+    expect(md.row_groups.length).toBeGreaterThan(1);
+    const fast = await same(buf, { input: { columns: { customerId: 'cust', orderDate: 'day', amount: 'amount', orderId: 'oid', margin: 'qty' } } });
+    expect(fast.textCalls).toBeGreaterThan(2000);
+    expect(fast.rows.length).toBeGreaterThan(1000);
+    await same(buf, { input: { columns: { customerId: 'oid', orderDate: 'day', amount: null, quantity: 'qty', unitPrice: 'amount', dimensions: ['cust'] } } });
   });
 });
 

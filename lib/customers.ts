@@ -53,16 +53,25 @@ class CustomerDays {
     if (slotsFor(n) > this.cap) this.rehash(slotsFor(n));
   }
 
-  /** A load of (c, d)'s first slot, to overlap a batch's cache misses (see RowBuilder's batch). */
-  touch(c: number, d: number): number {
-    return this.w[fastrange(CustomerDays.hash(c, d), this.cap) << 2];
+  /** Room for n more entries without growing: first() slots computed now stay valid while they are added. */
+  ensure(n: number): void {
+    while ((this.size + n) * 10 > this.cap * 7) this.rehash(Math.ceil(this.cap * 1.5));
+  }
+
+  /** Where (c, d)'s probe starts (see ensure). */
+  first(c: number, d: number): number {
+    return fastrange(CustomerDays.hash(c, d), this.cap);
   }
 
   add(c: number, d: number, amount: number): void {
-    if ((this.size + 1) * 10 > this.cap * 7) this.rehash(Math.ceil(this.cap * 1.5));
+    this.ensure(1);
+    this.addFrom(this.first(c, d), c, d, amount);
+  }
+
+  /** add() with the probe's start i = first(c, d), computed after ensure(). */
+  addFrom(i: number, c: number, d: number, amount: number): void {
     const { w, cap } = this;
     const key = c + 1;
-    let i = fastrange(CustomerDays.hash(c, d), cap);
     for (;;) {
       const k = w[4 * i];
       if (k === 0) {
@@ -201,6 +210,7 @@ export class CustomerAccumulator {
   /** Ingest key -> customer + 1 (0 = not seen yet). */
   private keyToCustomer = new Int32Array(1024);
   private batchCustomers = new Int32Array(0);
+  private batchSlots = new Int32Array(0);
   private touchSink = 0;
 
   constructor(readonly dimensionCount: number) {
@@ -341,15 +351,23 @@ export class CustomerAccumulator {
     }
     const st = this.st;
     const days = this.days;
+    days.ensure(n);
+    const slot = this.batchSlots.length >= n ? this.batchSlots : (this.batchSlots = new Int32Array(n));
     let sink = 0;
-    for (let i = 0; i < n; i++) if (ok[i]) sink += st[4 * cust[i]] + days.touch(cust[i], day[i]);
+    for (let i = 0; i < n; i++) {
+      if (!ok[i]) continue;
+      const j = days.first(cust[i], day[i]);
+      slot[i] = j;
+      sink += st[4 * cust[i]] + days.w[j << 2];
+    }
     this.touchSink = sink;
     const { amount, margin, startsOrder, dims } = b;
-    for (let i = 0; i < n; i++) if (ok[i]) this.addTo(cust[i], day[i], amount[i], margin[i], startsOrder[i] === 1, dims[i]);
+    for (let i = 0; i < n; i++) if (ok[i]) this.addTo(cust[i], day[i], amount[i], margin[i], startsOrder[i] === 1, dims[i], slot[i]);
   }
 
   /** countOrder: a purchase row that starts an order (or has no order id: each such row is one). */
-  private addTo(c: number, day: number, amount: number, margin: number, countOrder: boolean, dims: string[]): void {
+  /** slot: where (c, day)'s probe starts in `days` (CustomerDays.first after ensure), or -1. */
+  private addTo(c: number, day: number, amount: number, margin: number, countOrder: boolean, dims: string[], slot = -1): void {
     const isPurchase = amount >= 0;
     const st = this.st;
     const b = 4 * c;
@@ -362,7 +380,8 @@ export class CustomerAccumulator {
     const dk = st[b + 3];
     const dimDay = Math.floor(dk / 2); // floor: days before 1970 are negative
     const dimIsPurchase = dk - 2 * dimDay === 1;
-    this.days.add(c, day, amount);
+    if (slot < 0) this.days.add(c, day, amount);
+    else this.days.addFrom(slot, c, day, amount);
     // Dimension values: those of the first purchase; a refund-only customer keeps its first row's.
     const better = isPurchase
       ? !dimIsPurchase || day < dimDay

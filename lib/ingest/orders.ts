@@ -46,11 +46,25 @@ export class OrderRows {
    * recorded), else ORDER_NEW_PURCHASE when it is the order's first purchase row, else 0.
    */
   add(c: number, h: number, purchase: boolean, dedupe: boolean, hi: number, lo: number): number {
-    if ((this.size + 1) * 10 > this.cap * 7) this.rehash();
+    this.ensure(1);
+    return this.addFrom(slotOf(c, h, this.cap), c, h, purchase, dedupe, hi, lo);
+  }
+
+  /** Room for n more orders without growing: first() slots computed now stay valid while they are added. */
+  ensure(n: number): void {
+    while ((this.size + n) * 10 > this.cap * 7) this.rehash();
+  }
+
+  /** Where (c, h)'s probe starts (see ensure). */
+  first(c: number, h: number): number {
+    return slotOf(c, h, this.cap);
+  }
+
+  /** add() with the probe's start i = first(c, h), computed after ensure(). */
+  addFrom(i: number, c: number, h: number, purchase: boolean, dedupe: boolean, hi: number, lo: number): number {
     const t = this.t;
     const cap = this.cap;
     const key = c + 1;
-    let i = slotOf(c, h, cap);
     for (;;) {
       const j = i << 2;
       const w = t[j];
@@ -77,9 +91,9 @@ export class OrderRows {
     }
   }
 
-  /** A load of (c, h)'s first slot, to overlap a batch's cache misses (see RowBuilder's batch). */
-  touch(c: number, h: number): number {
-    return this.t[slotOf(c, h, this.cap) << 2];
+  /** A load of slot i (a first() slot), to overlap a batch's cache misses (see RowBuilder's batch). */
+  touch(i: number): number {
+    return this.t[i << 2];
   }
 
   private rehash(): void {

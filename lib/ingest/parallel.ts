@@ -69,6 +69,8 @@ export class ParsePool {
   /** Per worker, per dimension: the worker's key -> the main thread's key. */
   private dimMaps: Int32Array[][] = [];
   private dimCounts: number[][] = [];
+  /** Block buffers back from the workers. */
+  private readonly free: ArrayBuffer[] = [];
 
   private constructor(private readonly workers: Worker[]) {
     workers.forEach((w) => {
@@ -114,7 +116,7 @@ export class ParsePool {
     if (this.failure) return Promise.reject(this.failure);
     const seq = this.seq++;
     const worker = seq % this.workers.length;
-    // blocks are fresh Buffer.concat copies (never slices of Node's shared pool, which serves < 4 KiB)
+    // blocks come from blockBuffer() or Buffer.concat (never slices of Node's shared pool, which serves < 4 KiB)
     const owns = bytes.buffer.byteLength >= 8192;
     const p = new Promise<BlockResult>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
     this.workers[worker].postMessage({ type: 'block', seq, bytes, offset }, owns ? [bytes.buffer as ArrayBuffer] : []);
@@ -137,8 +139,26 @@ export class ParsePool {
     });
     builder.addCounts(r.counts!);
     for (const j of r.rejects!) builder.reject({ ...j, line: j.line + firstLine - 1 });
-    builder.resolve(StagedRows.fromMessage(r.staged!), maps);
+    const st = StagedRows.fromMessage(r.staged!);
+    builder.resolve(st, maps);
+    // the buffers go back to their worker, the block's bytes to the free list: at 10M rows,
+    // fresh ones for every block made V8 collect garbage for ~7 s (external memory pressure)
+    const back = st.toMessage();
+    this.workers[r.worker].postMessage({ type: 'recycle', staged: back.message }, back.transfer);
+    if (r.bytes) this.free.push(r.bytes.buffer as ArrayBuffer);
     return r.lines!;
+  }
+
+  /** A buffer of at least n bytes for a block, reused when one is free. */
+  blockBuffer(n: number): Buffer {
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      const ab = this.free[i];
+      if (ab.byteLength >= n) {
+        this.free.splice(i, 1);
+        return Buffer.from(ab, 0, n);
+      }
+    }
+    return Buffer.from(new ArrayBuffer(Math.max(n, 2 * BLOCK_BYTES)), 0, n);
   }
 
   async close(): Promise<void> {
@@ -224,6 +244,7 @@ export async function readCsvWithWorkers(
   let pending: Buffer[] = cut + 1 < prefix.length ? [prefix.subarray(cut + 1)] : [];
   let pendingLen = prefix.length - cut - 1;
   let quoted = false;
+  let carry = Buffer.alloc(256 * 1024);
   try {
     for (let c = await next(); c !== null; c = await next()) {
       pending.push(c);
@@ -233,7 +254,12 @@ export async function readCsvWithWorkers(
         break;
       }
       if (pendingLen < blockBytes) continue;
-      const buf = Buffer.concat(pending, pendingLen);
+      const buf = pool.blockBuffer(pendingLen);
+      let at = 0;
+      for (const p of pending) {
+        buf.set(p, at);
+        at += p.length;
+      }
       const end = buf.lastIndexOf(10);
       if (end < 0) {
         if (pendingLen > MAX_RECORD_CHARS) {
@@ -244,7 +270,11 @@ export async function readCsvWithWorkers(
         pending = [buf];
         continue;
       }
-      const rest = end + 1 < buf.length ? Buffer.from(buf.subarray(end + 1)) : null;
+      // the unfinished last line waits in `carry` (the block's buffer moves to the worker)
+      const restLen = buf.length - end - 1;
+      if (restLen > carry.length) carry = Buffer.alloc(Math.max(restLen, 2 * carry.length));
+      buf.copy(carry, 0, end + 1);
+      const rest = restLen > 0 ? carry.subarray(0, restLen) : null;
       inflight.push({ result: pool.submit(end + 1 === buf.length ? buf : buf.subarray(0, end + 1), offset), offset });
       offset += end + 1;
       pending = rest ? [rest] : [];

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { ByteCsvSplitter } from './csv.js';
 import { csvRecordHandler, type CsvColumns } from './csv-records.js';
 import { RowBuilder } from './rows.js';
-import type { StagedMessage } from './staged.js';
+import { StagedRows, type StagedMessage } from './staged.js';
 import { IngestError, type Reject } from './types.js';
 
 /** Sent once per file. */
@@ -22,6 +22,12 @@ export interface FileMessage {
   dedupe: boolean;
   asOfDay?: number;
   keepOrderIds: boolean;
+}
+
+/** Staged-row buffers the main thread is done with, back for reuse (no allocation per block). */
+export interface RecycleMessage {
+  type: 'recycle';
+  staged: StagedMessage;
 }
 
 /** A block of whole lines; offset = its first byte's offset in the uncompressed file. */
@@ -41,8 +47,9 @@ export interface BlockResult {
   rejects?: Reject[];
   /** Values of each dimension new since the previous block (the worker's keys continue from there). */
   newDimValues?: string[][];
-  /** A file-level error (IngestError: user-facing) or a bug, and the block's bytes back. */
+  /** A file-level error (IngestError: user-facing) or a bug. */
   error?: { message: string; user: boolean };
+  /** The block's bytes, back to the main thread (for reuse, or to read the block again after an error). */
   bytes?: Uint8Array;
 }
 
@@ -50,6 +57,7 @@ let builder: RowBuilder | null = null;
 let file: FileMessage | null = null;
 let rejects: Reject[] = [];
 let sentDims: number[] = [];
+const spare: StagedRows[] = [];
 
 function onBlock(m: BlockMessage): BlockResult {
   const b = builder!;
@@ -60,7 +68,7 @@ function onBlock(m: BlockMessage): BlockResult {
   const sp = new ByteCsvSplitter({ delimiter, quote }, f.name, csvRecordHandler(b, f.columns), { line: 1, offset: m.offset });
   sp.push(m.bytes);
   sp.end();
-  const staged = b.takeStaged().toMessage();
+  const staged = b.takeStaged(spare.pop()).toMessage();
   const newDimValues = sentDims.map((from, d) => {
     const all = b.dimensionValues(d);
     sentDims[d] = all.length;
@@ -73,12 +81,19 @@ function onBlock(m: BlockMessage): BlockResult {
     counts: { read: b.counts.read - before.read, rejected: b.counts.rejected - before.rejected, ignored: b.counts.ignored - before.ignored },
     rejects,
     newDimValues,
+    bytes: m.bytes,
   };
-  parentPort!.postMessage(result, staged.transfer);
+  parentPort!.postMessage(result, [...staged.transfer, m.bytes.buffer as ArrayBuffer]);
   return result;
 }
 
-parentPort?.on('message', (m: FileMessage | BlockMessage) => {
+parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage) => {
+  if (m.type === 'recycle') {
+    const st = StagedRows.fromMessage(m.staged);
+    st.clear();
+    spare.push(st);
+    return;
+  }
   if (m.type === 'file') {
     file = m;
     builder = new RowBuilder(m.config, {

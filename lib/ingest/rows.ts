@@ -158,6 +158,8 @@ export class RowBuilder {
   private readonly bHi = new Int32Array(BATCH);
   private readonly bLo = new Int32Array(BATCH);
   private readonly bNewOrder = new Uint8Array(BATCH);
+  /** Where each row's order probe starts (OrderRows.first). */
+  private readonly bSlot = new Int32Array(BATCH);
   private readonly batch: AcceptedBatch;
   private touchSink = 0;
   /** Text of slots given as bytes for the current record (setTextBytes). */
@@ -760,9 +762,9 @@ export class RowBuilder {
   }
 
   /** parseOnly: the rows staged so far, handed over (a parse worker sends them to the main thread). */
-  takeStaged(): StagedRows {
+  takeStaged(replacement?: StagedRows): StagedRows {
     const st = this.st;
-    this.st = new StagedRows(BATCH, this.nDims, st.orderIds !== null);
+    this.st = replacement ?? new StagedRows(BATCH, this.nDims, st.orderIds !== null);
     return st;
   }
 
@@ -813,7 +815,16 @@ export class RowBuilder {
     for (let r = from; r < from + n; r++) if (pre[r] < 0) sink ^= ids.touchArena(hash[r]);
     for (let r = from; r < from + n; r++) key[r - from] = pre[r] >= 0 ? pre[r] : ids.internHashed(arena, off[r], off[r] + len[r], hash[r]);
     const orders = this.orders;
-    if (orders !== null) for (let r = from; r < from + n; r++) if (hasOrder[r]) sink ^= orders.touch(key[r - from], orderHash[r]);
+    const slot = this.bSlot;
+    if (orders !== null) {
+      orders.ensure(n);
+      for (let r = from; r < from + n; r++) {
+        if (!hasOrder[r]) continue;
+        const j = orders.first(key[r - from], orderHash[r]);
+        slot[r - from] = j;
+        sink ^= orders.touch(j);
+      }
+    }
     batch.day = st.day.subarray(from, from + n);
     batch.amount = st.amount.subarray(from, from + n);
     batch.margin = st.margin.subarray(from, from + n);
@@ -826,7 +837,7 @@ export class RowBuilder {
       let isNew = false;
       if (hasOrder[r]) {
         // one probe for both de-duplication and the order's first purchase row (see OrderRows)
-        const v = orders!.add(key[i], orderHash[r], starts, dedupe, bHi[i], bLo[i]);
+        const v = orders!.addFrom(slot[i], key[i], orderHash[r], starts, dedupe, bHi[i], bLo[i]);
         if (v === ORDER_DUPLICATE) accepted = false;
         isNew = v === ORDER_NEW_PURCHASE;
         starts = isNew;

@@ -158,3 +158,43 @@ describe('RowBuilder.setTextBytes (Parquet BYTE_ARRAY columns)', () => {
     expect(batches.length).toBeGreaterThan(1);
   });
 });
+
+describe('RowBuilder.setNumber (Parquet number columns)', () => {
+  const config = parseConfig({ input: { columns: { orderId: 'order_id', margin: 'margin', dimensions: [] } } });
+  const numbers = [0, -0, 12.5, -3, 1e300, Number.NaN, Number.POSITIVE_INFINITY, 19727, 19727.5, 2 ** 53 + 2, -1e-9];
+
+  function feed(records: number[][], asNumbers: boolean, dateKind: 'days' | 'instantMs') {
+    const rows: SalesRow[] = [];
+    const rejects: { line: number; column: string | null; reason: string }[] = [];
+    const b = new RowBuilder(config, { dedupe: true, onRow: (r) => rows.push(r), onReject: (r) => rejects.push({ line: r.line, column: r.column, reason: r.reason }) });
+    b.startFile('n.parquet', slotRefs(config).map((r) => (r === null ? null : String(r))), dateKind);
+    records.forEach(([day, amount, margin], line) => {
+      b.vals[SLOT.customerId] = `C${line % 7}`;
+      b.vals[SLOT.orderId] = `O${line % 5}`;
+      const set = (slot: number, x: number) => {
+        if (asNumbers) {
+          b.vals[slot] = 'stale value that must not be read';
+          b.setNumber(slot, x);
+        } else b.vals[slot] = x;
+      };
+      set(SLOT.orderDate, day);
+      set(SLOT.amount, amount);
+      if (Number.isNaN(margin) && line % 2) b.vals[SLOT.margin] = null;
+      else set(SLOT.margin, margin);
+      if (b.process() === ROW_REJECTED) b.emitReject(line + 1, '');
+    });
+    b.flush();
+    return { rows, rejects, counts: b.counts };
+  }
+
+  it('gives the rows and rejects of the same numbers in vals', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...numbers), fc.constantFrom(...numbers), fc.constantFrom(...numbers)), { maxLength: 60 }), fc.boolean(), (rs, ms) => {
+        const kind = ms ? 'instantMs' : 'days';
+        const recs = rs.map(([d, a, m]) => [ms ? d * 86_400_000 : d, a, m]);
+        expect(feed(recs, true, kind)).toEqual(feed(recs, false, kind));
+      }),
+      { numRuns: 150, seed: 12 },
+    );
+  });
+});

@@ -398,7 +398,10 @@ export async function readParquet(
           if (a < 0) vals[tSlot[k]] = null;
           else builder.setTextBytes(tSlot[k], tData[k], a, tEn[k][i]);
         }
-        for (let k = 0; k < nn; k++) vals[nSlot[k]] = nNul[k][i] === 0 ? nNum[k][i] : null;
+        for (let k = 0; k < nn; k++) {
+          if (nNul[k][i] === 0) builder.setNumber(nSlot[k], nNum[k][i]);
+          else vals[nSlot[k]] = null;
+        }
         for (let k = 0; k < ng; k++) vals[gSlot[k]] = gVal[k][i];
         if (builder.process() === ROW_REJECTED) {
           const raw: Record<string, unknown> = {};

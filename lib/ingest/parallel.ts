@@ -6,8 +6,9 @@
  * in file order and resolves them (customer ids, orders, duplicates: the tables stay in one
  * thread) into the same rows, keys, rejects and counts the one-thread reader gives.
  *
- * Why: at 10M rows, splitting and validating was about half of the row pass's CPU time and the
- * lookups the other half; on 2 cores the two halves now overlap.
+ * Why: at 10M rows, splitting and validating is about half of the row pass's CPU time and the
+ * lookups the other half; with spare cores the two halves overlap (see defaultParseWorkers for
+ * when that pays).
  *
  * Cutting at a newline is only safe while no quoted field can hold one, so a file's blocks go to
  * workers only until the quote character first appears; from there on (drained of the blocks in
@@ -26,14 +27,20 @@ const BLOCK_BYTES = 1 << 20;
 /** Bytes read on the main thread first: the header and the first rows (and a look for quotes). */
 const PREFIX_BYTES = 64 * 1024;
 
-/** Parse workers to start: TAILWATCH_PARSE_WORKERS (0 = none), else 2 when there are 2+ CPUs. */
+/**
+ * Parse workers to start: TAILWATCH_PARSE_WORKERS (0 = none), else 2 on a machine with 4 or more
+ * CPUs and none below. Measured on the 2-vCPU bench machine (10M rows, CSV.gz): no gain (32.2 s
+ * with 2 workers, 32.5 s without), because the main thread's table lookups are bound by memory
+ * latency and a busy second vCPU slows them ~1.8x (a spinning thread on the other vCPU slowed a
+ * random-access loop from 590 to 1050 ms): the two vCPUs share one core's memory resources.
+ */
 export function defaultParseWorkers(): number {
   const env = process.env.TAILWATCH_PARSE_WORKERS;
   if (env !== undefined && env.trim() !== '') {
     const n = Number(env);
     if (Number.isInteger(n) && n >= 0) return Math.min(n, 8);
   }
-  return availableParallelism() >= 2 ? 2 : 0;
+  return availableParallelism() >= 4 ? 2 : 0;
 }
 
 /**

@@ -61,6 +61,19 @@ export function assetCopyCommands(assets: string[], inputDir: string, outputDir:
   });
 }
 
+/**
+ * The parse worker (lib/ingest/parallel.ts) as a file of its own beside index.js: a worker thread
+ * starts from a file, and the handler's bundle cannot name its own modules. The handler finds it
+ * through TAILWATCH_PARSE_WORKER_FILE; workers start only with 4+ CPUs (a Lambda of 7 GB or more).
+ */
+export function parseWorkerBundleCommand(inputDir: string, outputDir: string): string {
+  const esbuild = join(inputDir, 'node_modules', '.bin', 'esbuild');
+  const args = ['--bundle', '--platform=node', '--format=cjs', '--target=node22', '--minify', '--log-level=warning', `--outfile=${join(outputDir, PARSE_WORKER_FILE)}`];
+  return [esbuild, join(inputDir, 'lib', 'ingest', 'parse-worker.ts'), ...args].map(shq).join(' ');
+}
+
+export const PARSE_WORKER_FILE = 'parse-worker.js';
+
 export interface ComputeProps {
   settings: Settings;
   /** Environment the handler reads (more may be added with fn.addEnvironment). */
@@ -105,7 +118,7 @@ export class Compute extends Construct {
       }),
     );
 
-    const environment = props.environment;
+    const environment = { ...props.environment, TAILWATCH_PARSE_WORKER_FILE: `/var/task/${PARSE_WORKER_FILE}` };
     this.fn = new NodejsFunction(this, 'Pipeline', {
       entry: HANDLER_ENTRY,
       handler: 'handler',
@@ -141,7 +154,7 @@ export class Compute extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir, outputDir) => assetCopyCommands(RUNTIME_ASSETS, inputDir, outputDir),
+          afterBundling: (inputDir, outputDir) => [...assetCopyCommands(RUNTIME_ASSETS, inputDir, outputDir), parseWorkerBundleCommand(inputDir, outputDir)],
         },
       },
     });

@@ -144,6 +144,8 @@ describe('pipeline Lambda', () => {
     const dir = join(main.outdir, `asset.${hash}`);
     const files = readdirSync(dir);
     expect(files).toContain('index.js');
+    expect(files).toContain('parse-worker.js');
+    expect(fn.Properties.Environment.Variables.TAILWATCH_PARSE_WORKER_FILE).toBe('/var/task/parse-worker.js');
     expect(files.some((f) => f.endsWith('.node')), 'no native addon in the bundle').toBe(false);
     for (const asset of RUNTIME_ASSETS) expect(existsSync(join(dir, asset)), asset).toBe(true);
     // /var/task has no package.json, so Lambda loads index.js as CommonJS; here the repo's
@@ -151,6 +153,19 @@ describe('pipeline Lambda', () => {
     writeFileSync(join(dir, 'package.json'), '{"type":"commonjs"}');
     const mod = createRequire(import.meta.url)(join(dir, 'index.js')) as { handler?: unknown };
     expect(typeof mod.handler).toBe('function');
+    // the parse worker's bundle starts as a worker thread and answers a file and a block
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(join(dir, 'parse-worker.js'));
+    const config = parseConfig({});
+    w.postMessage({ type: 'file', name: 'x.csv', config, columns: { cols: [0, 1, 2, -1, -1, -1, -1, -1, -1], expected: 3, labels: ['customer_id', 'order_date', 'amount', null, null, null, null, null, null] }, dedupe: false, keepOrderIds: false });
+    const bytes = Buffer.from('C1,2024-01-05,3\nC2,2024-01-06,oops\n');
+    const reply = await new Promise<{ counts: unknown; rejects: { line: number; column: string }[] }>((resolve) => {
+      w.once('message', resolve);
+      w.postMessage({ type: 'block', seq: 0, bytes, offset: 0 });
+    });
+    await w.terminate();
+    expect(reply.counts).toEqual({ read: 2, rejected: 1, ignored: 0 });
+    expect(reply.rejects.map((r) => [r.line, r.column])).toEqual([[2, 'amount']]);
   });
 });
 

@@ -70,6 +70,28 @@ describe('parse workers', () => {
     }
   });
 
+  it('reuse the workers across files, with dimension values new in the second file', async () => {
+    const a = exportText(3000, 6);
+    const b = exportText(3000, 7).replace(/,APAC,/g, ',LATAM,').replace(/,store,/g, ',phone,');
+    const run = async (workers: number) => {
+      const rows: SalesRow[] = [];
+      const rejects: Reject[] = [];
+      const result = await ingest([memFile('a.csv', a, 900), memFile('b.csv', b, 900)], config, {
+        parseWorkers: workers,
+        parseWorkersMinRows: 0,
+        parseBlockBytes: 4096,
+        onRow: (r) => rows.push(r),
+        onReject: (r) => rejects.push(r),
+      });
+      return { rows, rejects, result };
+    };
+    const one = await run(0);
+    const two = await run(2);
+    expect(two.rows.some((r) => r.dims[0] === 'LATAM' && r.dims[1] === 'phone')).toBe(true);
+    expect(two.rejects.some((r) => r.file === 'b.csv')).toBe(true);
+    expect(two).toEqual(one);
+  });
+
   it('read gzip, and an as-of cut, the same way', async () => {
     const text = exportText(4000, 3);
     const gz = gzipSync(Buffer.from(text));

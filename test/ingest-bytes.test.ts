@@ -198,3 +198,20 @@ describe('RowBuilder.setNumber (Parquet number columns)', () => {
     );
   });
 });
+
+describe('wide records', () => {
+  it('reads records of 64, 65 and 300 fields alike on the byte and text paths', async () => {
+    for (const width of [63, 64, 65, 130, 300]) {
+      const header = ['customer_id', 'order_date', 'amount', ...Array.from({ length: width - 3 }, (_, i) => `x${i}`)];
+      const row = (c: string) => [c, '2024-01-05', '2.5', ...Array.from({ length: width - 3 }, (_, i) => String(i))].join(',');
+      const text = [header.join(','), row('A'), row('B'), `${row('C')},one too many`].join('\n') + '\n';
+      for (const quote of ['"', '§']) {
+        const rows: SalesRow[] = [];
+        const rejects: Reject[] = [];
+        await ingest([memFile('w.csv', text, 50)], parseConfig({ input: { csv: { quote } } }), { onRow: (r) => rows.push(r), onReject: (r) => rejects.push(r) });
+        expect(rows.map((r) => r.customerId)).toEqual(['A', 'B']);
+        expect(rejects.map((r) => [r.line, r.reason])).toEqual([[4, `wrong field count: expected ${width} fields, found ${width + 1}`]]);
+      }
+    }
+  });
+});

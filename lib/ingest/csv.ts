@@ -464,6 +464,17 @@ export class ByteCsvSplitter {
       const lastNl = buf.lastIndexOf(10);
       if (lastNl >= 0) this.check(buf, lastNl + 1);
     }
+    this.keepTail(buf, this.records(buf, final), final);
+  }
+
+  /**
+   * Emits the records of buf from its start; returns where the unconsumed tail starts. Kept apart
+   * from keepTail: code after the loop that runs once per chunk had no type feedback when V8
+   * optimised the loop, so reaching it deoptimised the loop at every chunk (issue 8: 3.4 -> 1.9 s
+   * for 10M lines).
+   */
+  private records(buf: Buffer, final: boolean): number {
+    const len = buf.length;
     const dc = this.dc;
     const qc = this.qc;
     const ws = this.ws;
@@ -513,16 +524,21 @@ export class ByteCsvSplitter {
         if (nextQuote < e) quoted = true;
         else {
           starts[0] = p;
-          for (; p < e; p++) {
-            if (buf[p] !== dc) continue;
-            ends[n] = p;
-            n++;
-            if (n === starts.length) {
-              this.grow();
-              starts = this.starts;
-              ends = this.ends;
+          for (;;) {
+            // no call inside this loop: V8 then keeps the buffer's and arrays' data pointers out
+            // of it (with the grow() call inside, splitting 10M lines took 3.5 s instead of ~1.5)
+            const room = starts.length - 1;
+            for (; p < e; p++) {
+              if (buf[p] !== dc) continue;
+              if (n === room) break;
+              ends[n] = p;
+              n++;
+              starts[n] = p + 1;
             }
-            starts[n] = p + 1;
+            if (p >= e) break;
+            this.grow();
+            starts = this.starts;
+            ends = this.ends;
           }
         }
         if (!quoted) {
@@ -564,6 +580,11 @@ export class ByteCsvSplitter {
       this.line++;
       pos = next;
     }
+    return pos;
+  }
+
+  private keepTail(buf: Buffer, pos: number, final: boolean): void {
+    const len = buf.length;
     // keep the unconsumed tail as its own copy, so the chunk it was cut from can be freed
     this.base += pos;
     this.tail = pos >= len ? Buffer.alloc(0) : pos === 0 ? buf : Buffer.from(buf.subarray(pos));

@@ -210,6 +210,8 @@ export class CustomerAccumulator {
   /** Ingest key -> customer + 1 (0 = not seen yet). */
   private keyToCustomer = new Int32Array(1024);
   private batchCustomers = new Int32Array(0);
+  /** True while customer c came from ingest key c for every c (addBatch then maps nothing). */
+  private sameKeys = true;
   private batchSlots = new Int32Array(0);
   private touchSink = 0;
 
@@ -227,6 +229,15 @@ export class CustomerAccumulator {
   releaseRowState(): void {
     this.days = new CustomerDays(16);
     this.orderSet = null;
+  }
+
+  /** Writes the identity key -> customer map sameKeys stood for, and stops relying on it. */
+  private leaveSameKeys(): void {
+    if (!this.sameKeys) return;
+    this.sameKeys = false;
+    const n = this.ids.length;
+    if (this.keyToCustomer.length < n) this.keyToCustomer = new Int32Array(Math.max(1024, 2 * n));
+    for (let c = 0; c < n; c++) this.keyToCustomer[c] = c + 1;
   }
 
   /** Field k of the per-customer state (0 revenue, 1 margin, 2 orders) as an array by customer. */
@@ -289,6 +300,7 @@ export class CustomerAccumulator {
   }
 
   add(row: SalesRow): void {
+    this.leaveSameKeys();
     const c = this.customer(row.customerId);
     const countOrder = row.amount >= 0 && (row.orderId === null || (this.orderSet ??= new OrderSet()).add(c, hashString(row.orderId)));
     this.addTo(c, row.day, row.amount, row.margin === null ? Number.NaN : row.margin, countOrder, row.dims);
@@ -300,6 +312,7 @@ export class CustomerAccumulator {
    * that lookup). Feed one accumulator from one ingest() call only: keys are per call.
    */
   addAccepted(row: AcceptedRow): void {
+    this.leaveSameKeys();
     if (row.expectedRows > this.reservedRows) this.reserve(row.expectedRows);
     const k = row.customerKey;
     if (k >= this.keyToCustomer.length) {
@@ -334,6 +347,19 @@ export class CustomerAccumulator {
     for (let i = 0; i < n; i++) {
       if (!ok[i]) continue;
       const k = customerKey[i];
+      if (this.sameKeys) {
+        // every customer so far came from its own key: the key is the customer (no lookup)
+        if (k < this.ids.length) {
+          cust[i] = k;
+          continue;
+        }
+        if (k === this.ids.length) {
+          cust[i] = this.newCustomer(b.customerIds[k]);
+          continue;
+        }
+        this.leaveSameKeys();
+        k2c = this.keyToCustomer;
+      }
       if (k >= k2c.length) {
         let len = k2c.length * 2;
         while (len <= k) len *= 2;

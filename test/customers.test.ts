@@ -87,3 +87,35 @@ describe('per-customer summary', () => {
     expect([s.firstDay[0], s.lastDay[0], s.purchaseDays[0]]).toEqual([-7, -5, 2]);
   });
 });
+
+describe('CustomerAccumulator.addBatch', () => {
+  const batch = (keys: number[], ids: string[], days: number[]) => ({
+    n: keys.length,
+    ok: Uint8Array.from(keys.map(() => 1)),
+    customerKey: Int32Array.from(keys),
+    customerIds: ids,
+    day: Int32Array.from(days),
+    amount: Float64Array.from(keys.map((_, i) => i + 1)),
+    margin: Float64Array.from(keys.map(() => Number.NaN)),
+    startsOrder: Uint8Array.from(keys.map(() => 1)),
+    dims: keys.map(() => []),
+    expectedRows: 0,
+  });
+  const state = (acc: CustomerAccumulator) => ({ ids: [...acc.ids], revenue: [...acc.column(0, Float64Array)], orders: [...acc.column(2, Int32Array)] });
+
+  it('maps keys to customers whether or not keys arrive in first-seen order', () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const inOrder = new CustomerAccumulator(0);
+    inOrder.addBatch(batch([0, 1, 0, 2], ids, [1, 2, 3, 4]));
+    inOrder.addBatch(batch([3, 1], ids, [5, 6]));
+    const outOfOrder = new CustomerAccumulator(0);
+    outOfOrder.addBatch(batch([1, 0, 1, 3], ids, [1, 2, 3, 4]));
+    outOfOrder.addBatch(batch([2, 0], ids, [5, 6]));
+    const byRows = new CustomerAccumulator(0);
+    for (const [k, d, a] of [[1, 1, 1], [0, 2, 2], [1, 3, 3], [3, 4, 4], [2, 5, 1], [0, 6, 2]])
+      byRows.add({ customerId: ids[k], day: d, amount: a, orderId: null, margin: null, dims: [] });
+    expect(state(inOrder)).toEqual({ ids: ['a', 'b', 'c', 'd'], revenue: [4, 4, 4, 1], orders: [2, 2, 1, 1] });
+    expect(state(outOfOrder)).toEqual(state(byRows));
+    expect(state(outOfOrder).ids).toEqual(['b', 'a', 'd', 'c']);
+  });
+});

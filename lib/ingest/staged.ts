@@ -126,22 +126,8 @@ export class StagedRows {
   }
 }
 
-export interface StagedMessage {
-  n: number;
-  nDims: number;
-  arenaLen: number;
-  hash: Int32Array;
-  off: Int32Array;
-  len: Int32Array;
-  pre: Int32Array;
-  arena: Uint8Array;
-  day: Int32Array;
-  amount: Float64Array;
-  margin: Float64Array;
-  hasOrder: Uint8Array;
-  orderHash: Int32Array;
-  hi: Int32Array;
-  lo: Int32Array;
-  dimKeys: Int32Array;
-  orderIds: (string | null)[] | null;
-}
+/** The columns of StagedRows as plain data (what crosses between threads). */
+export type StagedMessage = Pick<
+  StagedRows,
+  'n' | 'nDims' | 'arenaLen' | 'hash' | 'off' | 'len' | 'pre' | 'arena' | 'day' | 'amount' | 'margin' | 'hasOrder' | 'orderHash' | 'hi' | 'lo' | 'dimKeys' | 'orderIds'
+>;

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultParseWorkers } from '../lib/ingest/parallel.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BENCH_NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=768';
@@ -123,7 +124,13 @@ export async function bench(argv: string[]): Promise<number> {
     path.join(BENCH, 'config.json'),
     JSON.stringify({ input: { columns: { orderId: 'order_id', margin: 'margin', currency: 'currency', dimensions: ['region', 'channel'] } }, report: { company: 'Bench' } }, null, 2),
   );
-  const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, nodeOptions: BENCH_NODE_OPTIONS, date: new Date().toISOString() };
+  const results: Record<string, unknown> = {
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    nodeOptions: BENCH_NODE_OPTIONS,
+    // CSV parse worker threads the runs start (TAILWATCH_PARSE_WORKERS, else by CPU count: lib/ingest/parallel.ts)
+    parseWorkers: defaultParseWorkers(),
+    date: new Date().toISOString(),
+  };
   for (const [label, file] of [['csv.gz', csv], ['parquet', parquet]] as const) {
     process.stderr.write(`tailwatch run on ${label} ...\n`);
     const tw = await tailwatchRun(file, label.replace('.', '-'));

@@ -844,11 +844,15 @@ export class RowBuilder {
     const slot = this.bSlot;
     if (orders !== null) {
       orders.ensure(n);
+      const rest = orders.rest;
       for (let r = from; r < from + n; r++) {
         if (!hasOrder[r]) continue;
-        const j = orders.first(key[r - from], orderHash[r]);
-        slot[r - from] = j;
+        const i = r - from;
+        const j = orders.first(key[i], orderHash[r]);
+        slot[i] = j;
         sink ^= orders.touch(j);
+        // a line of the order the line before belongs to is looked up among later lines too
+        if (dedupe && i > 0 && key[i] === key[i - 1] && orderHash[r] === orderHash[r - 1]) sink ^= rest.touch(bHi[i], bLo[i]);
       }
     }
     batch.day = st.day.subarray(from, from + n);

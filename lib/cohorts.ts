@@ -54,6 +54,7 @@ export function cohortRows(s: CustomerSummary, seg: Segmentation, opts: CohortOp
   const gActive = new Int32Array(nG * nC * nA);
   const revenue = new Float64Array(seg.count * nC * nA);
   const members = new Int32Array(seg.maxMemberships);
+  const revBase = new Int32Array(seg.maxMemberships);
   const one = new Int32Array(1);
 
   for (let c = 0; c < s.n; c++) {
@@ -68,11 +69,14 @@ export function cohortRows(s: CustomerSummary, seg: Segmentation, opts: CohortOp
       nt = 1;
     }
     for (let k = 0; k < nt; k++) gSize[targets[k] * nC + cohort]++;
+    for (let k = 0; k < m; k++) revBase[k] = (members[k] * nC + cohort) * nA;
+    const p0 = minP + cohort;
     let lastActiveAge = -1;
     for (let i = dayStart[c]; i < dayStart[c + 1]; i++) {
       // A refund dated before the first purchase is booked at age 0.
-      const age = Math.max(0, pOf[day[i] - minDay] - minP - cohort);
-      for (let k = 0; k < m; k++) revenue[(members[k] * nC + cohort) * nA + age] += value[i];
+      const age = Math.max(0, pOf[day[i] - minDay] - p0);
+      const v = value[i];
+      for (let k = 0; k < m; k++) revenue[revBase[k] + age] += v;
       if (purchase[i] && age !== lastActiveAge) {
         lastActiveAge = age;
         for (let k = 0; k < nt; k++) gActive[(targets[k] * nC + cohort) * nA + age]++;

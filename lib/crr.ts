@@ -79,16 +79,20 @@ export function periodRows(s: CustomerSummary, seg: Segmentation, opts: CrrOptio
   const stride = (nP + 1) * NG;
   const cnt = new Int32Array(nG * stride);
   const acc = new Float64Array(seg.count * nP * NF);
+  const rev = new Float64Array(seg.count * nP);
   const members = new Int32Array(seg.maxMemberships);
+  const revBase = new Int32Array(seg.maxMemberships);
   const one = new Int32Array(1);
 
   for (let c = 0; c < s.n; c++) {
     const m = seg.membership(c, members);
     const lo = dayStart[c], hi = dayStart[c + 1];
-    // Revenue (refunds included) by the period it falls in.
+    // Revenue (refunds included) by the period it falls in: each segment's sum in customer order.
+    for (let k = 0; k < m; k++) revBase[k] = members[k] * nP;
     for (let i = lo; i < hi; i++) {
       const p = pOf[day[i] - minDay];
-      for (let k = 0; k < m; k++) acc[(members[k] * nP + p) * NF + F_REV] += value[i];
+      const v = value[i];
+      for (let k = 0; k < m; k++) rev[revBase[k] + p] += v;
     }
     const first = s.firstDay[c];
     if (first !== first) continue;
@@ -139,6 +143,7 @@ export function periodRows(s: CustomerSummary, seg: Segmentation, opts: CrrOptio
     if (eb >= ea) addRange(cnt, targets, nt, stride, G_DE, ea, eb);
   }
 
+  for (let i = 0; i < rev.length; i++) acc[i * NF + F_REV] = rev[i];
   // Groups (cells, or the segments themselves) into the segments' counts.
   for (let g = 0; g < nG; g++) {
     const base = g * stride;

@@ -438,6 +438,8 @@ export interface CustomerSummary {
  * reach), and each partition (~60k entries, ~1 MB) is then counting-sorted inside the cache.
  */
 const PART_SHIFT = 13;
+/** Widest span of days (~180 years) sorted by counting in dayLists' second pass. */
+const MAX_DAY_BUCKETS = 1 << 16;
 
 /**
  * Sorts each customer's days: entries grouped by customer 0..n-1, days ascending within one.
@@ -473,29 +475,53 @@ function dayLists(acc: CustomerAccumulator): DayLists {
   // Pass 1: entries into partitions; day and value go to their final arrays at the partition's
   // range (reordered in place below), the customer within the partition and the purchase flag beside them.
   const local = new Uint16Array(size);
+  let minDay = 2 ** 31, maxDay = -(2 ** 31);
   for (let j = 0; j < w.length; j += 4) {
     const k = w[j];
     if (k === 0) continue;
     const c = (k & KEY_MASK) - 1;
     const i = cur[c >>> PART_SHIFT]++;
     local[i] = (c & (P - 1)) | ((k & PURCHASE) >>> 15);
-    day[i] = w[j + 1];
+    const d = w[j + 1];
+    day[i] = d;
     value[i] = tv[(j >>> 1) + 1];
+    if (d < minDay) minDay = d;
+    if (d > maxDay) maxDay = d;
   }
-  // Pass 2: per partition, a counting sort by customer through a scratch copy, then each list by day.
+  // Pass 2: per partition, a counting sort by day into a scratch copy, then a (stable) counting
+  // sort by customer back: each list comes out in day order. Over a span of days too wide for a
+  // table of counts, a plain copy and an insertion sort of each (short) list instead.
   const dayStart = new Int32Array(n + 1);
   const sLocal = new Uint16Array(maxPart);
   const sDay = new Int32Array(maxPart);
   const sValue = new Float64Array(maxPart);
   const fill = new Int32Array(P);
+  const span = maxDay - minDay + 1;
+  const byDay = size > 0 && span <= MAX_DAY_BUCKETS ? new Int32Array(span) : null;
   for (let b = 0; b < nPart; b++) {
     const loC = b << PART_SHIFT;
     const nc = Math.min(n, loC + P) - loC;
     const lo = partStart[b];
     const m = partStart[b + 1] - lo;
-    sLocal.set(local.subarray(lo, lo + m));
-    sDay.set(day.subarray(lo, lo + m));
-    sValue.set(value.subarray(lo, lo + m));
+    if (byDay) {
+      byDay.fill(0);
+      for (let i = lo; i < lo + m; i++) byDay[day[i] - minDay]++;
+      for (let d = 0, o = 0; d < span; d++) {
+        const k = byDay[d];
+        byDay[d] = o;
+        o += k;
+      }
+      for (let i = lo; i < lo + m; i++) {
+        const x = byDay[day[i] - minDay]++;
+        sLocal[x] = local[i];
+        sDay[x] = day[i];
+        sValue[x] = value[i];
+      }
+    } else {
+      sLocal.set(local.subarray(lo, lo + m));
+      sDay.set(day.subarray(lo, lo + m));
+      sValue.set(value.subarray(lo, lo + m));
+    }
     fill.fill(0);
     for (let x = 0; x < m; x++) fill[sLocal[x] & (P - 1)]++;
     for (let c = 0, o = lo; c < nc; c++) {
@@ -511,6 +537,7 @@ function dayLists(acc: CustomerAccumulator): DayLists {
       value[i] = sValue[x];
       purchase[i] = k >>> 15;
     }
+    if (byDay) continue;
     for (let c = loC; c < loC + nc; c++) {
       const first = dayStart[c], end = fill[c - loC];
       for (let i = first + 1; i < end; i++) {

@@ -142,8 +142,9 @@ function refPeriodRows(s: CustomerSummary, seg: Segmentation, unit: PeriodUnit, 
 /** Cohort rows by the definition, keyed by (segment, cohort, age) in maps. */
 function refCohortRows(s: CustomerSummary, seg: Segmentation, unit: PeriodUnit, asOfDay: number): CohortRow[] {
   const asOfP = periodIndex(asOfDay, unit);
-  const size = new Map<string, number>(), active = new Map<string, number>(), revenue = new Map<string, number>();
-  const bump = (m: Map<string, number>, k: string, x: number) => m.set(k, (m.get(k) ?? 0) + x);
+  const size = new Map<number, number>(), active = new Map<number, number>(), revenue = new Map<number, number>();
+  const bump = (m: Map<number, number>, k: number, x: number) => m.set(k, (m.get(k) ?? 0) + x);
+  const key = (g: number, cohort: number, age = 0) => ((g * 8192 + cohort + 4096) * 8192 + age);
   let minP = Infinity;
   for (let c = 0; c < s.n; c++) {
     const days = customerDays(s, c);
@@ -155,24 +156,24 @@ function refCohortRows(s: CustomerSummary, seg: Segmentation, unit: PeriodUnit, 
     const activeAges = new Set<number>();
     for (const { d, v, p } of days) {
       const age = Math.max(0, periodIndex(d, unit) - cohort);
-      for (const g of ms) bump(revenue, `${g}/${cohort}/${age}`, v);
+      for (const g of ms) bump(revenue, key(g, cohort, age), v);
       if (p) activeAges.add(age);
     }
     for (const g of ms) {
-      bump(size, `${g}/${cohort}`, 1);
-      for (const age of activeAges) bump(active, `${g}/${cohort}/${age}`, 1);
+      bump(size, key(g, cohort), 1);
+      for (const age of activeAges) bump(active, key(g, cohort, age), 1);
     }
   }
   const rows: CohortRow[] = [];
   for (let g = 0; g < seg.count; g++) {
     for (let p = minP; p <= asOfP; p++) {
-      const customers = size.get(`${g}/${p}`) ?? 0;
+      const customers = size.get(key(g, p)) ?? 0;
       if (customers === 0) continue;
-      const rev0 = revenue.get(`${g}/${p}/0`) ?? 0;
+      const rev0 = revenue.get(key(g, p, 0)) ?? 0;
       let cum = 0;
       for (let age = 0; age <= asOfP - p; age++) {
-        const rev = revenue.get(`${g}/${p}/${age}`) ?? 0;
-        const act = active.get(`${g}/${p}/${age}`) ?? 0;
+        const rev = revenue.get(key(g, p, age)) ?? 0;
+        const act = active.get(key(g, p, age)) ?? 0;
         cum += rev;
         rows.push({
           cohort: periodLabel(p, unit),
@@ -211,6 +212,17 @@ describe('summary and cohort stages against reference implementations', () => {
     expect(Array.from(s.lists.purchase)).toEqual(ref.purchase);
   });
 
+  it('day lists over a span of days too wide to count by day (the insertion-sort path)', () => {
+    const wide = makeRows(10, 9_000, -400, 900, [2]);
+    wide.push({ id: 'far', day: 70_000, amount: 5, dims: ['x'] }, { id: 'c1', day: 69_000, amount: 1, dims: ['y'] });
+    const s2 = build(wide, 1, 70_000);
+    const ref = refLists(wide, s2.ids);
+    expect(Array.from(s2.lists.dayStart)).toEqual(ref.dayStart);
+    expect(Array.from(s2.lists.day)).toEqual(ref.day);
+    expect(Array.from(s2.lists.value)).toEqual(ref.value);
+    expect(Array.from(s2.lists.purchase)).toEqual(ref.purchase);
+  });
+
   it('period rows (CRR counts, revenue) for each unit and short and long activity windows', () => {
     expect(seg.cells?.()).not.toBeNull(); // the per-cell path
     for (const unit of ['month', 'week', 'quarter'] as const)
@@ -221,20 +233,20 @@ describe('summary and cohort stages against reference implementations', () => {
       }
   });
 
-  it('cohort rows for each unit', () => {
-    for (const unit of ['month', 'week', 'quarter'] as const) {
+  it('cohort rows by month and quarter (weeks: below, on fewer customers)', () => {
+    for (const unit of ['month', 'quarter'] as const) {
       const got = cohortRows(s, seg, { unit, asOfDay });
       expect(got.length).toBeGreaterThan(0);
       expect(got, unit).toEqual(refCohortRows(s, seg, unit, asOfDay));
     }
   });
 
-  it('the per-segment path (too many dimension value combinations for cells) gives the reference rows too', () => {
+  it('the per-segment path (too many dimension value combinations for cells) gives the reference rows too; weekly cohorts', () => {
     const rows2 = makeRows(9, 3_000, 0, 400, [40, 40]);
     const s2 = build(rows2, 2, 400);
     const seg2 = segmentation(s2, assignTiers(s2, tiersCfg), ['a', 'b']);
     expect(seg2.cells?.()).toBeNull();
     expect(periodRows(s2, seg2, { unit: 'month', asOfDay: 400, activeWindowDays: 60 })).toEqual(refPeriodRows(s2, seg2, 'month', 400, 60));
-    expect(cohortRows(s2, seg2, { unit: 'month', asOfDay: 400 })).toEqual(refCohortRows(s2, seg2, 'month', 400));
+    for (const unit of ['month', 'week'] as const) expect(cohortRows(s2, seg2, { unit, asOfDay: 400 }), unit).toEqual(refCohortRows(s2, seg2, unit, 400));
   });
 });

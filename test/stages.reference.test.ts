@@ -249,4 +249,15 @@ describe('summary and cohort stages against reference implementations', () => {
     expect(periodRows(s2, seg2, { unit: 'month', asOfDay: 400, activeWindowDays: 60 })).toEqual(refPeriodRows(s2, seg2, 'month', 400, 60));
     for (const unit of ['month', 'week'] as const) expect(cohortRows(s2, seg2, { unit, asOfDay: 400 }), unit).toEqual(refCohortRows(s2, seg2, unit, 400));
   });
+
+  it('no dimension (2 memberships) and four dimensions (10: past the unrolled revenue sums)', () => {
+    for (const dimSizes of [[], [2, 3, 2, 2]]) {
+      const r = makeRows(11, 2_000, 0, 500, dimSizes);
+      const s3 = build(r, dimSizes.length, 500);
+      const seg3 = segmentation(s3, assignTiers(s3, tiersCfg), dimSizes.map((_, d) => `d${d}`));
+      expect(seg3.maxMemberships).toBe(2 * (1 + dimSizes.length));
+      expect(periodRows(s3, seg3, { unit: 'month', asOfDay: 500, activeWindowDays: 90 })).toEqual(refPeriodRows(s3, seg3, 'month', 500, 90));
+      expect(cohortRows(s3, seg3, { unit: 'month', asOfDay: 500 })).toEqual(refCohortRows(s3, seg3, 'month', 500));
+    }
+  });
 });

@@ -567,15 +567,16 @@ export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): Custo
   const lists = dayLists(acc);
   acc.releaseRowState();
   const { dayStart, day, value, purchase } = lists;
+  const revenue = acc.column(0, Float64Array);
   const s: CustomerSummary = {
     n,
     ids: acc.ids,
-    firstDay: new Float64Array(n).fill(NaN),
-    lastDay: new Float64Array(n).fill(NaN),
+    firstDay: new Float64Array(n), // every customer's is written below (NaN: no purchase)
+    lastDay: new Float64Array(n),
     orders: acc.column(2, Int32Array),
     purchaseDays: new Int32Array(n),
-    revenue: acc.column(0, Float64Array),
-    margin: acc.hasMargin ? acc.column(1, Float64Array) : acc.column(0, Float64Array).map((r) => r * opts.marginShare),
+    revenue,
+    margin: acc.hasMargin ? acc.column(1, Float64Array) : revenue.map((r) => r * opts.marginShare),
     firstOrderValue: new Float64Array(n),
     dims: acc.dims.slice(0, n * acc.dimensionCount),
     dimValues: acc.dimValues,

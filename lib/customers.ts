@@ -475,41 +475,136 @@ export interface CustomerSummary {
   lists: DayLists;
 }
 
-/** Sorts each customer's days (counting sort by customer, then insertion sort of each short list). */
+/**
+ * log2 of the customers per partition of dayLists' first pass. Issue 8 (1M customers, 7.4M
+ * customer-days): a counting sort that scatters each entry straight to its customer's place
+ * makes ~3 cache + TLB misses an entry (day, value, purchase arrays of 100 MB); partitioning by
+ * customer range first writes ~2^20 / 2^13 = 128 sequential streams per array (within the TLB's
+ * reach), and each partition (~60k entries, ~1 MB) is then counting-sorted inside the cache.
+ */
+const PART_SHIFT = 13;
+/** Widest span of days (~180 years) sorted by counting in dayLists' second pass. */
+const MAX_DAY_BUCKETS = 1 << 16;
+
+/**
+ * Sorts each customer's days: entries grouped by customer 0..n-1, days ascending within one.
+ * A partition of the table's entries by customer range (sequential writes), then per partition
+ * (in cache) a counting sort by day and a stable counting sort by customer. Days are unique within
+ * a customer (one table entry per (customer, day)), so the order is total. Measured on 1M customers
+ * / 7.4M customer-days (2 cores, shared): ~2.0 s for the direct counting sort, ~0.6-0.9 s now.
+ * The local customer index is 13 bits and the purchase flag bit 15 of a Uint16 (PART_SHIFT <= 15).
+ */
 function dayLists(acc: CustomerAccumulator): DayLists {
   const n = acc.customerCount;
   const t = acc.days;
-  const dayStart = new Int32Array(n + 1);
+  const size = t.size;
   const w = t.w;
-  for (let j = 0; j < w.length; j += 4) if (w[j] !== 0) dayStart[w[j] & KEY_MASK]++; // (customer + 1) -> counts shifted by one
-  for (let c = 0; c < n; c++) dayStart[c + 1] += dayStart[c];
-  const fill = dayStart.slice(0, n);
-  const day = new Int32Array(t.size);
-  const value = new Float64Array(t.size);
-  const purchase = new Uint8Array(t.size);
+  const tv = t.v;
+  const P = 1 << PART_SHIFT;
+  const nPart = (n + P - 1) >>> PART_SHIFT;
+  // Partition sizes (a few counters: the scan is sequential and the counts stay in L1).
+  const cur = new Int32Array(nPart + 1);
+  for (let j = 0; j < w.length; j += 4) {
+    const k = w[j];
+    if (k !== 0) cur[((k & KEY_MASK) - 1) >>> PART_SHIFT]++;
+  }
+  let maxPart = 0;
+  for (let b = 0, o = 0; b <= nPart; b++) {
+    const m = cur[b];
+    if (m > maxPart) maxPart = m;
+    cur[b] = o;
+    o += m;
+  }
+  const partStart = cur.slice();
+  const day = new Int32Array(size);
+  const value = new Float64Array(size);
+  const purchase = new Uint8Array(size);
+  // Pass 1: entries into partitions; day and value go to their final arrays at the partition's
+  // range (reordered in place below), the customer within the partition and the purchase flag beside them.
+  const local = new Uint16Array(size);
+  let minDay = 2 ** 31, maxDay = -(2 ** 31);
   for (let j = 0; j < w.length; j += 4) {
     const k = w[j];
     if (k === 0) continue;
-    const i = fill[(k & KEY_MASK) - 1]++;
-    day[i] = w[j + 1];
-    value[i] = t.v[j / 2 + 1];
-    purchase[i] = k & PURCHASE ? 1 : 0;
+    const c = (k & KEY_MASK) - 1;
+    const i = cur[c >>> PART_SHIFT]++;
+    local[i] = (c & (P - 1)) | ((k & PURCHASE) >>> 15);
+    const d = w[j + 1];
+    day[i] = d;
+    value[i] = tv[(j >>> 1) + 1];
+    if (d < minDay) minDay = d;
+    if (d > maxDay) maxDay = d;
   }
-  for (let c = 0; c < n; c++) {
-    for (let i = dayStart[c] + 1; i < dayStart[c + 1]; i++) {
-      const d = day[i], v = value[i], p = purchase[i];
-      let j = i - 1;
-      while (j >= dayStart[c] && day[j] > d) {
-        day[j + 1] = day[j];
-        value[j + 1] = value[j];
-        purchase[j + 1] = purchase[j];
-        j--;
+  // Pass 2: per partition, a counting sort by day into a scratch copy, then a (stable) counting
+  // sort by customer back: each list comes out in day order. Over a span of days too wide for a
+  // table of counts, a plain copy and an insertion sort of each (short) list instead.
+  const dayStart = new Int32Array(n + 1);
+  const sLocal = new Uint16Array(maxPart);
+  const sDay = new Int32Array(maxPart);
+  const sValue = new Float64Array(maxPart);
+  const fill = new Int32Array(P);
+  const span = maxDay - minDay + 1;
+  const byDay = size > 0 && span <= MAX_DAY_BUCKETS ? new Int32Array(span) : null;
+  for (let b = 0; b < nPart; b++) {
+    const loC = b << PART_SHIFT;
+    const nc = Math.min(n, loC + P) - loC;
+    const lo = partStart[b];
+    const m = partStart[b + 1] - lo;
+    if (byDay) {
+      byDay.fill(0);
+      for (let i = lo; i < lo + m; i++) byDay[day[i] - minDay]++;
+      for (let d = 0, o = 0; d < span; d++) {
+        const k = byDay[d];
+        byDay[d] = o;
+        o += k;
       }
-      day[j + 1] = d;
-      value[j + 1] = v;
-      purchase[j + 1] = p;
+      for (let i = lo; i < lo + m; i++) {
+        const x = byDay[day[i] - minDay]++;
+        sLocal[x] = local[i];
+        sDay[x] = day[i];
+        sValue[x] = value[i];
+      }
+    } else {
+      sLocal.set(local.subarray(lo, lo + m));
+      sDay.set(day.subarray(lo, lo + m));
+      sValue.set(value.subarray(lo, lo + m));
+    }
+    fill.fill(0);
+    for (let x = 0; x < m; x++) fill[sLocal[x] & (P - 1)]++;
+    for (let c = 0, o = lo; c < nc; c++) {
+      const k = fill[c];
+      dayStart[loC + c] = o;
+      fill[c] = o;
+      o += k;
+    }
+    for (let x = 0; x < m; x++) {
+      const k = sLocal[x];
+      const i = fill[k & (P - 1)]++;
+      day[i] = sDay[x];
+      value[i] = sValue[x];
+      purchase[i] = k >>> 15;
+    }
+    if (byDay) continue;
+    for (let c = loC; c < loC + nc; c++) {
+      const first = dayStart[c], end = fill[c - loC];
+      for (let i = first + 1; i < end; i++) {
+        const d = day[i];
+        if (day[i - 1] < d) continue;
+        const v = value[i], p = purchase[i];
+        let j = i - 1;
+        while (j >= first && day[j] > d) {
+          day[j + 1] = day[j];
+          value[j + 1] = value[j];
+          purchase[j + 1] = purchase[j];
+          j--;
+        }
+        day[j + 1] = d;
+        value[j + 1] = v;
+        purchase[j + 1] = p;
+      }
     }
   }
+  dayStart[n] = size;
   return { dayStart, day, value, purchase };
 }
 
@@ -519,15 +614,16 @@ export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): Custo
   const lists = dayLists(acc);
   acc.releaseRowState();
   const { dayStart, day, value, purchase } = lists;
+  const revenue = acc.column(0, Float64Array);
   const s: CustomerSummary = {
     n,
     ids: acc.ids,
-    firstDay: new Float64Array(n).fill(NaN),
-    lastDay: new Float64Array(n).fill(NaN),
+    firstDay: new Float64Array(n), // every customer's is written below (NaN: no purchase)
+    lastDay: new Float64Array(n),
     orders: acc.column(2, Int32Array),
     purchaseDays: new Int32Array(n),
-    revenue: acc.column(0, Float64Array),
-    margin: acc.hasMargin ? acc.column(1, Float64Array) : acc.column(0, Float64Array).map((r) => r * opts.marginShare),
+    revenue,
+    margin: acc.hasMargin ? acc.column(1, Float64Array) : revenue.map((r) => r * opts.marginShare),
     firstOrderValue: new Float64Array(n),
     dims: acc.dims.slice(0, n * acc.dimensionCount),
     dimValues: acc.dimValues,

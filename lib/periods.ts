@@ -67,3 +67,19 @@ export function periodLabel(index: number, unit: PeriodUnit): string {
 
 /** Average month length in days (365.25 / 12), used to express lifetimes and horizons in months. */
 export const DAYS_PER_MONTH = 365.25 / 12;
+
+/**
+ * periodIndex of every day in [fromDay, toDay], as a table: out[d - fromDay]. Issue 8: cohorts and
+ * CRR look a period up for each of millions of customer-days; a table of a few thousand entries
+ * replaces the calendar arithmetic with one load from cache. Filled period by period.
+ */
+export function periodIndexTable(fromDay: number, toDay: number, unit: PeriodUnit): Int32Array {
+  const out = new Int32Array(Math.max(0, toDay - fromDay + 1));
+  let d = fromDay;
+  for (let p = periodIndex(fromDay, unit); d <= toDay; p++) {
+    const end = Math.min(periodEndDay(p, unit), toDay);
+    out.fill(p, d - fromDay, end - fromDay + 1);
+    d = end + 1;
+  }
+  return out;
+}

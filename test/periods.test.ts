@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { monthsSinceEpoch, periodIndex, periodStartDay } from '../lib/periods.js';
+import { monthsSinceEpoch, periodIndex, periodIndexTable, periodStartDay } from '../lib/periods.js';
 
 /** The reference: JavaScript's own proleptic Gregorian calendar. */
 function monthsByDate(day: number): number {
@@ -32,6 +32,19 @@ describe('monthsSinceEpoch', () => {
       expect(periodIndex(day, 'quarter')).toBe(Math.floor(m / 3));
       expect(periodIndex(periodStartDay(m, 'month'), 'month')).toBe(m);
       expect(periodIndex(periodStartDay(m, 'month') - 1, 'month')).toBe(m - 1);
+    }
+  });
+});
+
+describe('periodIndexTable', () => {
+  it('equals periodIndex on every day of the range, for each unit, across 1970 and leap years', () => {
+    for (const unit of ['month', 'week', 'quarter'] as const) {
+      for (const [from, to] of [[-800, 1200], [10_957, 10_957], [19_000, 19_500]]) {
+        const t = periodIndexTable(from, to, unit);
+        expect(t.length).toBe(to - from + 1);
+        const ref = Array.from({ length: to - from + 1 }, (_, i) => periodIndex(from + i, unit));
+        expect(Array.from(t)).toEqual(ref);
+      }
     }
   });
 });

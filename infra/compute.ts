@@ -64,7 +64,8 @@ export function assetCopyCommands(assets: string[], inputDir: string, outputDir:
 /**
  * The parse worker (lib/ingest/parallel.ts) as a file of its own beside index.js: a worker thread
  * starts from a file, and the handler's bundle cannot name its own modules. The handler finds it
- * through TAILWATCH_PARSE_WORKER_FILE; workers start only with 4+ CPUs (a Lambda of 7 GB or more).
+ * through TAILWATCH_PARSE_WORKER_FILE; workers start when the function has 2 vCPUs' worth of
+ * memory (3,538 MB or more; see lib/ingest/parallel.ts), so not at the default 2,048 MB.
  */
 export function parseWorkerBundleCommand(inputDir: string, outputDir: string): string {
   const esbuild = join(inputDir, 'node_modules', '.bin', 'esbuild');

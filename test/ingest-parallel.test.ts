@@ -5,7 +5,9 @@
  * errors, including when a quote appears mid-file (the rest is read on the main thread).
  */
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { availableParallelism } from 'node:os';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { defaultParseWorkers } from '../lib/ingest/parallel.js';
 import { parseConfig } from '../lib/config.js';
 import { ingest, type IngestOptions, type Reject, type SalesRow } from '../lib/ingest/index.js';
 import { memFile } from './fixtures/ingest/helpers.js';
@@ -117,5 +119,24 @@ describe('parse workers', () => {
     const e2 = await read(memFile('bad.csv', bad, 999), 2).catch((e: Error) => e.message);
     expect(e1).toBe(`bad.csv: not UTF-8 text (invalid byte sequence at byte ${good.length + 36} of the uncompressed data, line ${String(good).split('\n').length + 1}); re-export as UTF-8`);
     expect(e2).toBe(e1);
+  });
+});
+
+describe('defaultParseWorkers', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('takes TAILWATCH_PARSE_WORKERS, else 2 with 2 CPUs to spare, and a Lambda its vCPU share of memory', () => {
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '');
+    vi.stubEnv('TAILWATCH_PARSE_WORKERS', '0');
+    expect(defaultParseWorkers()).toBe(0);
+    vi.stubEnv('TAILWATCH_PARSE_WORKERS', '3');
+    expect(defaultParseWorkers()).toBe(3);
+    vi.stubEnv('TAILWATCH_PARSE_WORKERS', '');
+    const twoCpus = availableParallelism() >= 2;
+    expect(defaultParseWorkers()).toBe(twoCpus ? 2 : 0);
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '2048'); // 1.16 vCPU
+    expect(defaultParseWorkers()).toBe(0);
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '4096'); // 2.3 vCPU
+    expect(defaultParseWorkers()).toBe(twoCpus ? 2 : 0);
   });
 });

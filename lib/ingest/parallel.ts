@@ -7,8 +7,7 @@
  * thread) into the same rows, keys, rejects and counts the one-thread reader gives.
  *
  * Why: at 10M rows, splitting and validating is about half of the row pass's CPU time and the
- * lookups the other half; with spare cores the two halves overlap (see defaultParseWorkers for
- * when that pays).
+ * lookups the other half; with a second core the two halves overlap (see defaultParseWorkers).
  *
  * Cutting at a newline is only safe while no quoted field can hold one, so a file's blocks go to
  * workers only until the quote character first appears; from there on (drained of the blocks in
@@ -28,11 +27,12 @@ const BLOCK_BYTES = 1 << 20;
 const PREFIX_BYTES = 64 * 1024;
 
 /**
- * Parse workers to start: TAILWATCH_PARSE_WORKERS (0 = none), else 2 on a machine with 4 or more
- * CPUs and none below. Measured on the 2-vCPU bench machine (10M rows, CSV.gz): no gain (32.2 s
- * with 2 workers, 32.5 s without), because the main thread's table lookups are bound by memory
- * latency and a busy second vCPU slows them ~1.8x (a spinning thread on the other vCPU slowed a
- * random-access loop from 590 to 1050 ms): the two vCPUs share one core's memory resources.
+ * Parse workers to start: TAILWATCH_PARSE_WORKERS (0 = none), else 2 when the process has 2 or
+ * more CPUs to itself, none below. A Lambda function gets CPU in proportion to its memory (one
+ * vCPU per 1,769 MB; AWS Lambda docs), so one of 2,048 MB runs on one thread however many CPUs it
+ * sees. Measured on the 2-vCPU bench machine, 10M rows CSV.gz, ingest + accumulate: 26.8 s on one
+ * thread, 20.0 s with 2 workers (CPU 28.5 -> 35.8 s: the main thread's lookups, bound by memory
+ * latency, slow down while the other core is busy, so the gain is ~25%, not 2x).
  */
 export function defaultParseWorkers(): number {
   const env = process.env.TAILWATCH_PARSE_WORKERS;
@@ -40,7 +40,9 @@ export function defaultParseWorkers(): number {
     const n = Number(env);
     if (Number.isInteger(n) && n >= 0) return Math.min(n, 8);
   }
-  return availableParallelism() >= 4 ? 2 : 0;
+  const lambdaMb = Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  const cpus = lambdaMb > 0 ? Math.min(availableParallelism(), lambdaMb / 1769) : availableParallelism();
+  return cpus >= 2 ? 2 : 0;
 }
 
 /**

@@ -4,8 +4,11 @@
  * order, the same customer keys, duplicates, rejects (with the file's line numbers), counts and
  * errors, including when a quote appears mid-file (the rest is read on the main thread).
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { availableParallelism } from 'node:os';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultParseWorkers } from '../lib/ingest/parallel.js';
 import { parseConfig } from '../lib/config.js';
@@ -119,6 +122,37 @@ describe('parse workers', () => {
     const e2 = await read(memFile('bad.csv', bad, 999), 2).catch((e: Error) => e.message);
     expect(e1).toBe(`bad.csv: not UTF-8 text (invalid byte sequence at byte ${good.length + 36} of the uncompressed data, line ${String(good).split('\n').length + 1}); re-export as UTF-8`);
     expect(e2).toBe(e1);
+  });
+});
+
+describe('parse workers on Parquet', () => {
+  it('decode row groups to the one-thread reader\'s rows, keys, rejects and counts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tw-pq-'));
+    try {
+      const db = await (await DuckDBInstance.create(':memory:', { threads: '1' })).connect();
+      const file = join(dir, 'x.parquet');
+      await db.run(`COPY (
+        WITH t AS (SELECT i FROM range(30000) r(i) UNION ALL SELECT i FROM range(400) r(i))
+        SELECT 'O' || (i // 2) AS order_id,
+          CASE WHEN i % 101 = 0 THEN '' ELSE 'C' || ((i * 7919) % 3000) || CASE WHEN i % 37 = 0 THEN 'é' ELSE '' END END AS customer_id,
+          (DATE '2024-01-01' + (i % 90)::INTEGER) AS order_date,
+          CASE WHEN i % 89 = 0 THEN 'NaN'::DOUBLE ELSE round((i % 1000) / 7.0 - 10, 2) END AS amount,
+          CASE WHEN i % 5 = 0 THEN NULL ELSE round((i % 50) / 3.0, 2) END AS margin,
+          ['EU', 'APAC', 'US', 'LATAM'][1 + i % 4] AS region,
+          CASE WHEN i % 2 = 0 THEN 'web' ELSE 'store' END AS channel,
+          CASE WHEN i % 113 = 0 THEN 'EUR' ELSE 'USD' END AS currency
+        FROM t) TO '${file}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`);
+      const bytes = readFileSync(file);
+      const one = await read(memFile('x.parquet', bytes), 0, { parseBlockBytes: undefined });
+      const two = await read(memFile('x.parquet', bytes), 2, { parseBlockBytes: undefined });
+      expect(two.result.rows).toMatchObject({ read: 30400 });
+      expect(two.result.rows.duplicates).toBeGreaterThan(300);
+      expect(two.result.rows.rejected).toBeGreaterThan(500);
+      expect(two.rejects.some((r) => r.line > 20000 && r.column === 'currency')).toBe(true);
+      expect(two).toEqual(one);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

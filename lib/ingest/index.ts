@@ -348,10 +348,16 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
         const format = decideFormat(name, config.input.format, claimed.format, content.head);
         summary.format = format;
         if (format === 'parquet') {
+          const big = file.size !== undefined && expectedRows([file]) >= (opts.parseWorkersMinRows ?? 250_000);
           await readParquet(name, content.stream, refs, builder, {
             memoryLimit: opts.parquetMemoryLimit ?? 64 * 1024 * 1024,
             tmpDir: opts.tmpDir,
             progress: () => progress.tick(),
+            pool: () => (big ? (pool === undefined ? (pool = ParsePool.open(opts.parseWorkers ?? defaultParseWorkers())) : pool) : null),
+            config,
+            dedupe,
+            asOfDay: opts.asOfDay,
+            keepOrderIds: opts.onRow !== undefined,
           });
         } else if (format === 'jsonl') {
           await readJsonl(name, decodeUtf8(content.stream, name), refs, builder, progress);

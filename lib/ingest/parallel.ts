@@ -16,7 +16,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ByteCsvSplitter, MAX_RECORD_CHARS, type CsvSplitter } from './csv.js';
-import type { BlockResult, FileMessage } from './parse-worker.js';
+import type { BlockResult, FileMessage, GroupMessage, ParquetFileMessage } from './parse-worker.js';
 import type { RowBuilder } from './rows.js';
 import { StagedRows } from './staged.js';
 import { IngestError } from './types.js';
@@ -113,7 +113,7 @@ export class ParsePool {
     return this.workers.length;
   }
 
-  startFile(m: FileMessage): void {
+  startFile(m: FileMessage | ParquetFileMessage): void {
     const nd = m.config.input.columns.dimensions.length;
     this.dimMaps = this.workers.map(() => Array.from({ length: nd }, () => new Int32Array(64)));
     this.dimCounts = this.workers.map(() => new Array<number>(nd).fill(0));
@@ -132,8 +132,19 @@ export class ParsePool {
     return p.then((r) => ({ ...r, worker }));
   }
 
+  /** Decodes and stages a Parquet row group (its column chunks move to the worker). */
+  submitGroup(g: Omit<GroupMessage, 'type' | 'seq'>): Promise<BlockResult & { worker: number }> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = this.seq++;
+    const worker = seq % this.workers.length;
+    const p = new Promise<BlockResult>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
+    this.workers[worker].postMessage({ type: 'group', seq, ...g } satisfies GroupMessage, g.buffers);
+    return p.then((r) => ({ ...r, worker }));
+  }
+
   /** Applies a worker's result to the builder: counts, rejects (lines shifted to the file's), rows. */
   absorb(r: BlockResult & { worker: number }, builder: RowBuilder, firstLine: number): number {
+    if (r.error) throw r.error.user ? new IngestError(r.error.message) : new Error(`parse worker: ${r.error.message}`);
     const maps = this.dimMaps[r.worker];
     const counts = this.dimCounts[r.worker];
     r.newDimValues!.forEach((values, d) => {

@@ -34,8 +34,10 @@ import { compressors } from 'hyparquet-compressors';
 import { parquetHeader, readPage } from 'hyparquet/src/column.js';
 import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js';
-import type { ColumnDecoder, DecodedArray, ParquetParsers, SchemaTree } from 'hyparquet/src/types.js';
-import type { ColumnRef } from '../config.js';
+import type { ColumnDecoder, ColumnMetaData, DecodedArray, ParquetParsers, SchemaTree } from 'hyparquet/src/types.js';
+import type { ColumnRef, Config } from '../config.js';
+import type { ParsePool } from './parallel.js';
+import type { BlockResult } from './parse-worker.js';
 import { FlatColumn, KIND_GENERIC, KIND_NUM, KIND_TEXT, planOf, Unsupported } from './parquet-pages.js';
 import { ROW_REJECTED, SLOT, slotKey, type DateKind, type RowBuilder } from './rows.js';
 import { IngestError } from './types.js';
@@ -46,6 +48,12 @@ export interface ParquetOptions {
   progress: () => void;
   /** Decode every column with hyparquet's generic page decoders (the reference the fast path is tested against). */
   generic?: boolean;
+  /** Parse workers for this file's row groups (parallel.ts), and what they need to stage rows as this thread would. */
+  pool?: () => ParsePool | null;
+  config?: Config;
+  dedupe?: boolean;
+  asOfDay?: number;
+  keepOrderIds?: boolean;
 }
 
 interface Spooled {
@@ -215,6 +223,21 @@ function readFlatChunk(buffer: ArrayBuffer, decoder: ColumnDecoder, rows: number
   return out;
 }
 
+/** The metadata of a row group's column chunk of a flat column. */
+function chunkOf(g: FileMetaData['row_groups'][number], column: string): { md: ColumnMetaData } {
+  const chunk = g.columns.find((col) => col.meta_data?.path_in_schema.length === 1 && col.meta_data.path_in_schema[0] === column);
+  const md = chunk?.meta_data;
+  if (!md) throw new Error(`no column chunk for "${column}"`);
+  if (chunk!.file_path) throw new Error('column chunks in external files (file_path) are not supported');
+  return { md };
+}
+
+/** The byte range of a column chunk in the file (as hyparquet: a dictionary page offset of 0 means none). */
+function chunkRange(md: ColumnMetaData): [number, number] {
+  const start = Number(md.dictionary_page_offset || md.data_page_offset);
+  return [start, start + Number(md.total_compressed_size)];
+}
+
 function jsonValue(v: unknown): unknown {
   return typeof v === 'bigint' ? String(v) : v;
 }
@@ -303,7 +326,7 @@ export async function readParquet(
       }
       col.generic = fixed;
     };
-    const readGroup = async (range: { rowStart: number; rowEnd: number; group: number }): Promise<void> => {
+    const readGroup = async (range: { rowStart: number; rowEnd: number; group: number }, given?: ArrayBuffer[]): Promise<void> => {
       if (scan) {
         const all = await Promise.all(neededNames.map((column) => scan!.readColumn({ column, rowStart: range.rowStart, rowEnd: range.rowEnd })));
         all.forEach((values, k) => setGeneric(k, values));
@@ -313,13 +336,8 @@ export async function readParquet(
       await Promise.all(
         needed.map(async (c, k) => {
           const leaf = tree.children[c];
-          const chunk = g.columns.find((col) => col.meta_data?.path_in_schema.length === 1 && col.meta_data.path_in_schema[0] === leaf.element.name);
-          const md = chunk?.meta_data;
-          if (!md) throw new Error(`no column chunk for "${leaf.element.name}"`);
-          if (chunk!.file_path) throw new Error('column chunks in external files (file_path) are not supported');
-          const start = Number(md.dictionary_page_offset || md.data_page_offset); // as hyparquet: 0 means none
-          const end = start + Number(md.total_compressed_size);
-          const buffer = await file.slice(start, end);
+          const md = chunkOf(g, leaf.element.name).md;
+          const buffer = given ? given[k] : await file.slice(...chunkRange(md));
           const rows = range.rowEnd - range.rowStart;
           if (columns[k].plan) {
             try {
@@ -342,77 +360,129 @@ export async function readParquet(
         }),
       );
     };
-    const textDecoder = new TextDecoder();
-    // a column's value in row i as the generic path gives it, for the reject's raw JSON
-    const rawValue = (col: FlatColumn, i: number): unknown => {
-      if (col.kind === KIND_TEXT) return col.st[i] < 0 ? null : textDecoder.decode(col.data.subarray(col.st[i], col.en[i]));
-      if (col.kind === KIND_NUM) return col.nul[i] ? null : col.plan!.rawInt64 ? String(col.num[i]) : col.num[i];
-      return jsonValue(col.generic[i]);
-    };
-    const vals = builder.vals;
-    const nSlots = refs.length;
     const colOf: (FlatColumn | null)[] = posOfSlot.map((p) => (p < 0 ? null : columns[p]));
-    for (const range of ranges) {
-      if (range.rowEnd === range.rowStart) continue;
+    const local = async (range: { rowStart: number; rowEnd: number; group: number }, buffers?: ArrayBuffer[]) => {
       try {
-        await readGroup(range);
+        await readGroup(range, buffers);
       } catch (e) {
         throw new IngestError(
           `${name}: unreadable Parquet data in rows ${range.rowStart + 1}-${range.rowEnd} (${(e as Error).message})`,
         );
       }
-      // the mapped slots by kind of column, so that the row loop below has no per-value dispatch
-      const tSlot: number[] = [];
-      const tSt: Int32Array[] = [];
-      const tEn: Int32Array[] = [];
-      const tData: Uint8Array[] = [];
-      const nSlot: number[] = [];
-      const nNum: Float64Array[] = [];
-      const nNul: Uint8Array[] = [];
-      const gSlot: number[] = [];
-      const gVal: ArrayLike<unknown>[] = [];
-      for (let s = 0; s < nSlots; s++) {
-        const col = colOf[s];
-        if (col === null) vals[s] = undefined;
-        else if (col.kind === KIND_TEXT) {
-          tSlot.push(s);
-          tSt.push(col.st);
-          tEn.push(col.en);
-          tData.push(col.data);
-        } else if (col.kind === KIND_NUM) {
-          nSlot.push(s);
-          nNum.push(col.num);
-          nNul.push(col.nul);
-        } else {
-          gSlot.push(s);
-          gVal.push(col.generic);
+      parquetRows(builder, colOf, columns, neededNames, range.rowStart, range.rowEnd - range.rowStart);
+    };
+    const pool = opts.pool?.();
+    if (pool && !scan && columns.every((c) => c.plan !== null)) {
+      // row groups decoded and validated on parse workers (parallel.ts), resolved here in order
+      pool.startFile({
+        type: 'pqfile',
+        name,
+        config: opts.config!,
+        dedupe: opts.dedupe!,
+        asOfDay: opts.asOfDay,
+        keepOrderIds: opts.keepOrderIds!,
+        labels: colOfSlot.map((c) => (c < 0 ? null : names[c])),
+        dateKind,
+        columns: columns.map((c) => ({ name: c.name, type: c.type, plan: c.plan!, maxDef: c.maxDef })),
+        posOfSlot,
+        neededNames,
+      });
+      const inflight: { range: (typeof ranges)[number]; result: Promise<BlockResult & { worker: number }> }[] = [];
+      const drainOne = async () => {
+        const { range, result } = inflight.shift()!;
+        const r = await result;
+        if (r.buffers) await local(range, r.buffers); // a page the fast decoder does not read: this thread reads the group
+        else if (r.error) await local(range); // read it here, to fail as the one-thread reader does
+        else pool.absorb(r, builder, 1);
+        opts.progress();
+      };
+      try {
+        for (const range of ranges) {
+          if (range.rowEnd === range.rowStart) continue;
+          const g = metadata.row_groups[range.group];
+          const chunks = needed.map((c) => chunkOf(g, tree.children[c].element.name).md);
+          const buffers = await Promise.all(chunks.map((md) => file.slice(...chunkRange(md))));
+          inflight.push({ range, result: pool.submitGroup({ rowStart: range.rowStart, rows: range.rowEnd - range.rowStart, buffers, codecs: chunks.map((md) => md.codec) }) });
+          while (inflight.length >= 2 * pool.size) await drainOne();
         }
+        while (inflight.length > 0) await drainOne();
+      } finally {
+        await Promise.allSettled(inflight.map((f) => f.result));
       }
-      const nt = tSlot.length;
-      const nn = nSlot.length;
-      const ng = gSlot.length;
-      const n = range.rowEnd - range.rowStart;
-      for (let i = 0; i < n; i++) {
-        for (let k = 0; k < nt; k++) {
-          const a = tSt[k][i];
-          if (a < 0) vals[tSlot[k]] = null;
-          else builder.setTextBytes(tSlot[k], tData[k], a, tEn[k][i]);
-        }
-        for (let k = 0; k < nn; k++) {
-          if (nNul[k][i] === 0) builder.setNumber(nSlot[k], nNum[k][i]);
-          else vals[nSlot[k]] = null;
-        }
-        for (let k = 0; k < ng; k++) vals[gSlot[k]] = gVal[k][i];
-        if (builder.process() === ROW_REJECTED) {
-          const raw: Record<string, unknown> = {};
-          for (let k = 0; k < needed.length; k++) raw[neededNames[k]] = rawValue(columns[k], i);
-          builder.emitReject(range.rowStart + i + 1, JSON.stringify(raw));
-        }
-      }
+      return byteLength;
+    }
+    for (const range of ranges) {
+      if (range.rowEnd === range.rowStart) continue;
+      await local(range);
       opts.progress();
     }
     return byteLength;
   } finally {
     await spooled.close();
+  }
+}
+
+const textDecoder = new TextDecoder();
+
+/** A column's value in row i as the generic path gives it, for a reject's raw JSON. */
+function rawValue(col: FlatColumn, i: number): unknown {
+  if (col.kind === KIND_TEXT) return col.st[i] < 0 ? null : textDecoder.decode(col.data.subarray(col.st[i], col.en[i]));
+  if (col.kind === KIND_NUM) return col.nul[i] ? null : col.plan!.rawInt64 ? String(col.num[i]) : col.num[i];
+  return jsonValue(col.generic[i]);
+}
+
+/**
+ * The rows of one decoded row group into the builder (rows rowStart + 1.. of the file for
+ * rejects): shared by this module and the parse workers (parse-worker.ts).
+ */
+export function parquetRows(builder: RowBuilder, colOf: (FlatColumn | null)[], columns: FlatColumn[], neededNames: string[], rowStart: number, n: number): void {
+  const vals = builder.vals;
+  const nSlots = colOf.length;
+  // the mapped slots by kind of column, so that the row loop below has no per-value dispatch
+  const tSlot: number[] = [];
+  const tSt: Int32Array[] = [];
+  const tEn: Int32Array[] = [];
+  const tData: Uint8Array[] = [];
+  const nSlot: number[] = [];
+  const nNum: Float64Array[] = [];
+  const nNul: Uint8Array[] = [];
+  const gSlot: number[] = [];
+  const gVal: ArrayLike<unknown>[] = [];
+  for (let s = 0; s < nSlots; s++) {
+    const col = colOf[s];
+    if (col === null) vals[s] = undefined;
+    else if (col.kind === KIND_TEXT) {
+      tSlot.push(s);
+      tSt.push(col.st);
+      tEn.push(col.en);
+      tData.push(col.data);
+    } else if (col.kind === KIND_NUM) {
+      nSlot.push(s);
+      nNum.push(col.num);
+      nNul.push(col.nul);
+    } else {
+      gSlot.push(s);
+      gVal.push(col.generic);
+    }
+  }
+  const nt = tSlot.length;
+  const nn = nSlot.length;
+  const ng = gSlot.length;
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < nt; k++) {
+      const a = tSt[k][i];
+      if (a < 0) vals[tSlot[k]] = null;
+      else builder.setTextBytes(tSlot[k], tData[k], a, tEn[k][i]);
+    }
+    for (let k = 0; k < nn; k++) {
+      if (nNul[k][i] === 0) builder.setNumber(nSlot[k], nNum[k][i]);
+      else vals[nSlot[k]] = null;
+    }
+    for (let k = 0; k < ng; k++) vals[gSlot[k]] = gVal[k][i];
+    if (builder.process() === ROW_REJECTED) {
+      const raw: Record<string, unknown> = {};
+      for (let k = 0; k < columns.length; k++) raw[neededNames[k]] = rawValue(columns[k], i);
+      builder.emitReject(rowStart + i + 1, JSON.stringify(raw));
+    }
   }
 }

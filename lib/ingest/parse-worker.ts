@@ -9,7 +9,11 @@ import { parentPort } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { ByteCsvSplitter } from './csv.js';
 import { csvRecordHandler, type CsvColumns } from './csv-records.js';
-import { RowBuilder } from './rows.js';
+import { compressors } from 'hyparquet-compressors';
+import type { CompressionCodec } from 'hyparquet/src/types.js';
+import { FlatColumn, Unsupported, type Plan } from './parquet-pages.js';
+import { parquetRows } from './parquet.js';
+import { RowBuilder, type DateKind } from './rows.js';
 import { StagedRows, type StagedMessage } from './staged.js';
 import { IngestError, type Reject } from './types.js';
 
@@ -22,6 +26,32 @@ export interface FileMessage {
   dedupe: boolean;
   asOfDay?: number;
   keepOrderIds: boolean;
+}
+
+/** Sent once per Parquet file read by workers: the columns to decode and where their values go. */
+export interface ParquetFileMessage {
+  type: 'pqfile';
+  name: string;
+  config: Config;
+  dedupe: boolean;
+  asOfDay?: number;
+  keepOrderIds: boolean;
+  labels: (string | null)[];
+  dateKind: DateKind;
+  columns: { name: string; type: string; plan: Plan; maxDef: number }[];
+  /** Index into columns of each slot's column, -1 when unmapped. */
+  posOfSlot: number[];
+  neededNames: string[];
+}
+
+/** A Parquet row group: the raw column chunks of the file's columns, in ParquetFileMessage.columns order. */
+export interface GroupMessage {
+  type: 'group';
+  seq: number;
+  rowStart: number;
+  rows: number;
+  buffers: ArrayBuffer[];
+  codecs: CompressionCodec[];
 }
 
 /** Staged-row buffers the main thread is done with, back for reuse (no allocation per block). */
@@ -51,15 +81,69 @@ export interface BlockResult {
   error?: { message: string; user: boolean };
   /** The block's bytes, back to the main thread (for reuse, or to read the block again after an error). */
   bytes?: Uint8Array;
+  /** A row group with a page the fast decoder does not read: its chunks, back for the main thread to read. */
+  buffers?: ArrayBuffer[];
 }
 
 let builder: RowBuilder | null = null;
 let file: FileMessage | null = null;
+let parquet: { m: ParquetFileMessage; columns: FlatColumn[]; colOf: (FlatColumn | null)[] } | null = null;
 let rejects: Reject[] = [];
 let sentDims: number[] = [];
 const spare: StagedRows[] = [];
 
-function onBlock(m: BlockMessage): BlockResult {
+function onGroup(m: GroupMessage): void {
+  const b = builder!;
+  const { m: f, columns, colOf } = parquet!;
+  rejects = [];
+  for (let k = 0; k < columns.length; k++) {
+    try {
+      columns[k].read(m.buffers[k], m.codecs[k], compressors, m.rows);
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      parentPort!.postMessage({ seq: m.seq, buffers: m.buffers } satisfies BlockResult, m.buffers);
+      return;
+    }
+  }
+  const before = { read: b.counts.read, rejected: b.counts.rejected, ignored: b.counts.ignored };
+  parquetRows(b, colOf, columns, f.neededNames, m.rowStart, m.rows);
+  post(m.seq, b, before, 0, []);
+}
+
+/** Sends a block's or group's staged rows, counts, rejects and new dimension values. */
+function post(seq: number, b: RowBuilder, before: { read: number; rejected: number; ignored: number }, lines: number, transfer: ArrayBuffer[], bytes?: Uint8Array): void {
+  const staged = b.takeStaged(spare.pop()).toMessage();
+  const newDimValues = sentDims.map((from, d) => {
+    const all = b.dimensionValues(d);
+    sentDims[d] = all.length;
+    return all.slice(from);
+  });
+  const result: BlockResult = {
+    seq,
+    staged: staged.message,
+    lines,
+    counts: { read: b.counts.read - before.read, rejected: b.counts.rejected - before.rejected, ignored: b.counts.ignored - before.ignored },
+    rejects,
+    newDimValues,
+    ...(bytes ? { bytes } : {}),
+  };
+  parentPort!.postMessage(result, [...staged.transfer, ...transfer]);
+}
+
+function newBuilder(m: { config: Config; dedupe: boolean; asOfDay?: number; keepOrderIds: boolean; name: string }, labels: (string | null)[], dateKind?: DateKind): RowBuilder {
+  const b = new RowBuilder(m.config, {
+    parseOnly: true,
+    dedupe: m.dedupe,
+    asOfDay: m.asOfDay,
+    onReject: (r) => rejects.push(r),
+    ...(m.keepOrderIds ? { onRow: () => {} } : {}),
+  });
+  b.startFile(m.name, labels, dateKind);
+  sentDims = m.config.input.columns.dimensions.map(() => 0);
+  return b;
+}
+
+function onBlock(m: BlockMessage): void {
   const b = builder!;
   const f = file!;
   rejects = [];
@@ -68,26 +152,10 @@ function onBlock(m: BlockMessage): BlockResult {
   const sp = new ByteCsvSplitter({ delimiter, quote }, f.name, csvRecordHandler(b, f.columns), { line: 1, offset: m.offset });
   sp.push(m.bytes);
   sp.end();
-  const staged = b.takeStaged(spare.pop()).toMessage();
-  const newDimValues = sentDims.map((from, d) => {
-    const all = b.dimensionValues(d);
-    sentDims[d] = all.length;
-    return all.slice(from);
-  });
-  const result: BlockResult = {
-    seq: m.seq,
-    staged: staged.message,
-    lines: sp.nextLine - 1,
-    counts: { read: b.counts.read - before.read, rejected: b.counts.rejected - before.rejected, ignored: b.counts.ignored - before.ignored },
-    rejects,
-    newDimValues,
-    bytes: m.bytes,
-  };
-  parentPort!.postMessage(result, [...staged.transfer, m.bytes.buffer as ArrayBuffer]);
-  return result;
+  post(m.seq, b, before, sp.nextLine - 1, [m.bytes.buffer as ArrayBuffer], m.bytes);
 }
 
-parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage) => {
+parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage | ParquetFileMessage | GroupMessage) => {
   if (m.type === 'recycle') {
     const st = StagedRows.fromMessage(m.staged);
     st.clear();
@@ -96,21 +164,21 @@ parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage) => {
   }
   if (m.type === 'file') {
     file = m;
-    builder = new RowBuilder(m.config, {
-      parseOnly: true,
-      dedupe: m.dedupe,
-      asOfDay: m.asOfDay,
-      onReject: (r) => rejects.push(r),
-      ...(m.keepOrderIds ? { onRow: () => {} } : {}),
-    });
-    builder.startFile(m.name, m.columns.labels);
-    sentDims = m.config.input.columns.dimensions.map(() => 0);
+    builder = newBuilder(m, m.columns.labels);
+    return;
+  }
+  if (m.type === 'pqfile') {
+    const columns = m.columns.map((c) => new FlatColumn(c.name, c.type, c.plan, c.maxDef));
+    parquet = { m, columns, colOf: m.posOfSlot.map((p) => (p < 0 ? null : columns[p])) };
+    builder = newBuilder(m, m.labels, m.dateKind);
     return;
   }
   try {
-    onBlock(m);
+    if (m.type === 'group') onGroup(m);
+    else onBlock(m);
   } catch (e) {
-    const result: BlockResult = { seq: m.seq, error: { message: (e as Error).message, user: e instanceof IngestError }, bytes: m.bytes };
-    parentPort!.postMessage(result, [m.bytes.buffer as ArrayBuffer]);
+    const error = { message: (e as Error).message, user: e instanceof IngestError };
+    if (m.type === 'group') parentPort!.postMessage({ seq: m.seq, error } satisfies BlockResult);
+    else parentPort!.postMessage({ seq: m.seq, error, bytes: m.bytes } satisfies BlockResult, [m.bytes.buffer as ArrayBuffer]);
   }
 });

@@ -105,7 +105,12 @@ export class ParsePool {
     if (n <= 0) return null;
     const entry = workerEntry();
     if (!entry) return null;
-    const workers = Array.from({ length: n }, () => new Worker(entry.file, { eval: entry.eval === true }));
+    // a worker's heap holds little (its rows live in ArrayBuffers): a small young generation keeps
+    // its resident memory down (the whole run must stay under 1 GB; issue 8)
+    const workers = Array.from(
+      { length: n },
+      () => new Worker(entry.file, { eval: entry.eval === true, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 } }),
+    );
     return new ParsePool(workers);
   }
 

@@ -403,7 +403,8 @@ export async function readParquet(
           const chunks = needed.map((c) => chunkOf(g, tree.children[c].element.name).md);
           const buffers = await Promise.all(chunks.map((md) => file.slice(...chunkRange(md))));
           inflight.push({ range, result: pool.submitGroup({ rowStart: range.rowStart, rows: range.rowEnd - range.rowStart, buffers, codecs: chunks.map((md) => md.codec) }) });
-          while (inflight.length >= 2 * pool.size) await drainOne();
+          // a row group is ~10 MB decoded: one in flight a worker plus one, to bound memory
+          while (inflight.length > pool.size) await drainOne();
         }
         while (inflight.length > 0) await drainOne();
       } finally {

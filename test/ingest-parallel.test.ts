@@ -159,7 +159,7 @@ describe('parse workers on Parquet', () => {
 describe('defaultParseWorkers', () => {
   afterEach(() => vi.unstubAllEnvs());
 
-  it('takes TAILWATCH_PARSE_WORKERS, else 2 with 2 CPUs to spare, and a Lambda its vCPU share of memory', () => {
+  it('takes TAILWATCH_PARSE_WORKERS, else 1 with 2 CPUs to spare, and a Lambda its vCPU share of memory', () => {
     vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '');
     vi.stubEnv('TAILWATCH_PARSE_WORKERS', '0');
     expect(defaultParseWorkers()).toBe(0);
@@ -167,10 +167,10 @@ describe('defaultParseWorkers', () => {
     expect(defaultParseWorkers()).toBe(3);
     vi.stubEnv('TAILWATCH_PARSE_WORKERS', '');
     const twoCpus = availableParallelism() >= 2;
-    expect(defaultParseWorkers()).toBe(twoCpus ? 2 : 0);
+    expect(defaultParseWorkers()).toBe(twoCpus ? 1 : 0);
     vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '2048'); // 1.16 vCPU
     expect(defaultParseWorkers()).toBe(0);
     vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '4096'); // 2.3 vCPU
-    expect(defaultParseWorkers()).toBe(twoCpus ? 2 : 0);
+    expect(defaultParseWorkers()).toBe(twoCpus ? 1 : 0);
   });
 });

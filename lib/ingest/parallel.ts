@@ -27,12 +27,14 @@ const BLOCK_BYTES = 1 << 20;
 const PREFIX_BYTES = 64 * 1024;
 
 /**
- * Parse workers to start: TAILWATCH_PARSE_WORKERS (0 = none), else 2 when the process has 2 or
+ * Parse workers to start: TAILWATCH_PARSE_WORKERS (0 = none), else 1 when the process has 2 or
  * more CPUs to itself, none below. A Lambda function gets CPU in proportion to its memory (one
  * vCPU per 1,769 MB; AWS Lambda docs), so one of 2,048 MB runs on one thread however many CPUs it
- * sees. Measured on the 2-vCPU bench machine, 10M rows CSV.gz, ingest + accumulate: 26.8 s on one
- * thread, 20.0 s with 2 workers (CPU 28.5 -> 35.8 s: the main thread's lookups, bound by memory
- * latency, slow down while the other core is busy, so the gain is ~25%, not 2x).
+ * sees. One worker, not more: the main thread's lookups (bound by memory latency) are the larger
+ * half of the work, so a second worker only waits, and costs ~100 MB. Measured on the 2-vCPU bench
+ * machine, 10M rows, ingest stage of `tailwatch run`: Parquet 33.0 s on one thread, 19.2 s with one
+ * worker (peak RSS 804 -> 887 MB), 20.1 s with two (989 MB); CSV.gz 26.8 s (ingest + accumulate
+ * alone) on one thread, ~20 s with one or two workers.
  */
 export function defaultParseWorkers(): number {
   const env = process.env.TAILWATCH_PARSE_WORKERS;
@@ -42,7 +44,7 @@ export function defaultParseWorkers(): number {
   }
   const lambdaMb = Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   const cpus = lambdaMb > 0 ? Math.min(availableParallelism(), lambdaMb / 1769) : availableParallelism();
-  return cpus >= 2 ? 2 : 0;
+  return cpus >= 2 ? 1 : 0;
 }
 
 /**

@@ -21,7 +21,7 @@ import { FingerprintSet } from './fingerprint.js';
 const PURCHASE = 1 << 30;
 const KEY_MASK = PURCHASE - 1;
 
-/** Outcome bits of OrderRows.add. */
+/** Outcome bits of OrderRows.addFrom. */
 export const ORDER_DUPLICATE = 1;
 export const ORDER_NEW_PURCHASE = 2;
 
@@ -40,16 +40,6 @@ export class OrderRows {
     this.rest = new FingerprintSet(Math.ceil((expectedRows * 0.3 * 4) / 3));
   }
 
-  /**
-   * Records an accepted-so-far row of order (c, h) with fingerprint (hi, lo) (dedupe: compare
-   * fingerprints; else they are ignored). Returns ORDER_DUPLICATE for an exact repeat (nothing
-   * recorded), else ORDER_NEW_PURCHASE when it is the order's first purchase row, else 0.
-   */
-  add(c: number, h: number, purchase: boolean, dedupe: boolean, hi: number, lo: number): number {
-    this.ensure(1);
-    return this.addFrom(slotOf(c, h, this.cap), c, h, purchase, dedupe, hi, lo);
-  }
-
   /** Room for n more orders without growing: first() slots computed now stay valid while they are added. */
   ensure(n: number): void {
     while ((this.size + n) * 10 > this.cap * 7) this.rehash();
@@ -60,7 +50,12 @@ export class OrderRows {
     return slotOf(c, h, this.cap);
   }
 
-  /** add() with the probe's start i = first(c, h), computed after ensure(). */
+  /**
+   * Records an accepted-so-far row of order (c, h) with fingerprint (hi, lo) (dedupe: compare
+   * fingerprints; else they are ignored), probing from i = first(c, h) computed after ensure().
+   * Returns ORDER_DUPLICATE for an exact repeat (nothing recorded), else ORDER_NEW_PURCHASE when
+   * it is the order's first purchase row, else 0.
+   */
   addFrom(i: number, c: number, h: number, purchase: boolean, dedupe: boolean, hi: number, lo: number): number {
     const t = this.t;
     const cap = this.cap;

@@ -66,7 +66,6 @@ const EMPTY_BYTES = new Uint8Array(0);
 
 export const ROW_OK = 0;
 export const ROW_IGNORED = 1;
-export const ROW_DUPLICATE = 2;
 export const ROW_REJECTED = 3;
 
 /** FNV-1a 32-bit over UTF-16 code units: the order-id hash AcceptedRow.orderHash carries. */
@@ -245,8 +244,9 @@ export class RowBuilder {
   }
 
   /**
-   * Validates `vals` and emits the row. Returns ROW_OK / ROW_IGNORED / ROW_DUPLICATE, or
-   * ROW_REJECTED, after which the caller must call emitReject(line, raw) (it alone knows the raw text).
+   * Validates `vals` and stages the row (duplicates are found when the batch is resolved).
+   * Returns ROW_OK / ROW_IGNORED, or ROW_REJECTED, after which the caller must call
+   * emitReject(line, raw) (it alone knows the raw text).
    */
   process(): number {
     this.counts.read++;

@@ -31,7 +31,14 @@ export class Interner {
   private odd: Map<string, number> | null = null;
   private scratch = Buffer.alloc(256);
 
-  constructor(capacity = 1024) {
+  /**
+   * keepStrings = false: keys and bytes only, `strings` stays empty (a parse worker interns ids to
+   * spare the main thread the lookups, and never needs their strings).
+   */
+  constructor(
+    capacity = 1024,
+    private readonly keepStrings = true,
+  ) {
     let cap = 16;
     while (cap < capacity * 2) cap <<= 1;
     this.slots = new Int32Array(cap * 4);
@@ -116,7 +123,7 @@ export class Interner {
     slots[j + 1] = k + 1;
     slots[j + 2] = wa;
     slots[j + 3] = wb;
-    this.strings.push(decode(b, start, end));
+    if (this.keepStrings) this.strings.push(decode(b, start, end));
     if (this.size * 2 > mask + 1) this.rehash();
     return k;
   }

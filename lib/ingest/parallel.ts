@@ -80,6 +80,9 @@ export class ParsePool {
   /** Per worker, per dimension: the worker's key -> the main thread's key. */
   private dimMaps: Int32Array[][] = [];
   private dimCounts: number[][] = [];
+  /** Per worker: the worker's customer key -> the main thread's (see RowBuilder.ids), and how many are known. */
+  private idMaps: Int32Array[] = [];
+  private idCounts: number[] = [];
   /** Block buffers back from the workers. */
   private readonly free: ArrayBuffer[] = [];
 
@@ -124,6 +127,8 @@ export class ParsePool {
     const nd = m.config.input.columns.dimensions.length;
     this.dimMaps = this.workers.map(() => Array.from({ length: nd }, () => new Int32Array(64)));
     this.dimCounts = this.workers.map(() => new Array<number>(nd).fill(0));
+    this.idMaps = this.workers.map(() => new Int32Array(1 << 14));
+    this.idCounts = this.workers.map(() => 0);
     for (const w of this.workers) w.postMessage(m);
   }
 
@@ -167,6 +172,7 @@ export class ParsePool {
     builder.addCounts(r.counts!);
     for (const j of r.rejects!) builder.reject({ ...j, line: j.line + firstLine - 1 });
     const st = StagedRows.fromMessage(r.staged!);
+    this.mapCustomerKeys(r.worker, st, builder);
     builder.resolve(st, maps);
     // the buffers go back to their worker, the block's bytes to the free list: at 10M rows,
     // fresh ones for every block made V8 collect garbage for ~7 s (external memory pressure)
@@ -174,6 +180,36 @@ export class ParsePool {
     this.workers[r.worker].postMessage({ type: 'recycle', staged: back.message }, back.transfer);
     if (r.bytes) this.free.push(r.bytes.buffer as ArrayBuffer);
     return r.lines!;
+  }
+
+  /**
+   * The worker's customer keys in st.pre -> the builder's: a worker key met for the first time is
+   * the next one (keys are dense, blocks come in order) and its id's bytes are in the arena;
+   * interned here in row order, so keys are numbered as on one thread.
+   */
+  private mapCustomerKeys(w: number, st: StagedRows, builder: RowBuilder): void {
+    let map = this.idMaps[w];
+    let count = this.idCounts[w];
+    const { pre, arena, off, len, hash } = st;
+    const ids = builder.ids;
+    builder.flush(); // rows the main thread staged come first, and get their keys first
+    for (let r = 0; r < st.n; r++) {
+      const k = pre[r];
+      if (k < count) {
+        pre[r] = map[k];
+        continue;
+      }
+      if (k !== count) throw new Error(`parse worker: customer key ${k} out of order (expected ${count})`);
+      if (count === map.length) {
+        const t = new Int32Array(map.length * 2);
+        t.set(map);
+        this.idMaps[w] = map = t;
+      }
+      const g = ids.internHashed(arena, off[r], off[r] + len[r], hash[r]);
+      map[count++] = g;
+      pre[r] = g;
+    }
+    this.idCounts[w] = count;
   }
 
   /** A buffer of at least n bytes for a block, reused when one is free. */

@@ -106,8 +106,11 @@ export class RowBuilder {
   labels: (string | null)[];
   dateKind: DateKind = 'text';
   file = '';
-  /** Customer ids -> dense keys (AcceptedRow.customerKey). */
-  readonly ids = new Interner(1 << 14);
+  /**
+   * Customer ids -> dense keys (AcceptedRow.customerKey). In a parse worker (parseOnly), keys of
+   * its own: staged rows carry them in StagedRows.pre, and the main thread maps them to its keys.
+   */
+  readonly ids: Interner;
 
   private readonly nSlots: number;
   private readonly nDims: number;
@@ -204,6 +207,7 @@ export class RowBuilder {
     this.currency = config.currency.toUpperCase();
     this.currencyCodes = [...this.currency].map((c) => c.charCodeAt(0));
     this.asOf = opts.asOfDay ?? Number.POSITIVE_INFINITY;
+    this.ids = new Interner(1 << 14, !opts.parseOnly);
     this.dedupe = opts.dedupe;
     // sized up front: growing holds both tables (at 10M rows 134 + 268 MB) and rehashes every entry
     this.orders = this.mapped[SLOT.orderId] && !opts.parseOnly ? new OrderRows(opts.expectedRows ?? 0) : null;
@@ -672,6 +676,7 @@ export class RowBuilder {
     st.ensureRow();
     const i = st.n;
     let pre = -1;
+    const own = c === null;
     if (c === null) {
       // a string id: its UTF-8 bytes, as the byte paths see them (one key and one fingerprint per id)
       const t = id!;
@@ -697,21 +702,20 @@ export class RowBuilder {
         if (this.opts.parseOnly) throw new Error('a customer id without UTF-8 bytes in a parse worker');
         pre = this.ids.internString(t);
       }
-    } else {
-      const a = st.arenaFor(ce - cs);
-      const o = st.arenaLen;
-      for (let k = cs; k < ce; k++) a[o + k - cs] = c[k];
-      c = a;
-      ce = o + ce - cs;
-      cs = o;
     }
-    st.pre[i] = pre;
     if (pre < 0) {
-      st.off[i] = cs;
+      let o = cs;
+      if (!own) {
+        const a = st.arenaFor(ce - cs);
+        o = st.arenaLen;
+        for (let k = cs; k < ce; k++) a[o + k - cs] = c![k];
+      }
+      st.off[i] = o;
       st.len[i] = ce - cs;
       st.hash[i] = internHash(c!, cs, ce);
-      st.arenaLen = ce;
+      st.arenaLen = o + ce - cs;
     }
+    st.pre[i] = pre;
 
     const orderBytes = this.rOrderBytes;
     const hasOrder = orderBytes !== null || this.rOrder !== null;
@@ -719,7 +723,7 @@ export class RowBuilder {
       // every field but the dimensions (their keys are per thread; resolve() adds them)
       const fp = this.fp;
       fp.reset();
-      if (pre < 0) fp.bytes(c!, cs, ce);
+      if (c !== null) fp.bytes(c, cs, ce);
       else fp.str(id!);
       fp.num(day);
       fp.num(this.rAmount);
@@ -790,8 +794,27 @@ export class RowBuilder {
   /** parseOnly: the rows staged so far, handed over (a parse worker sends them to the main thread). */
   takeStaged(replacement?: StagedRows): StagedRows {
     const st = this.st;
+    this.internStaged(st);
     this.st = replacement ?? new StagedRows(BATCH, this.nDims, st.orderIds !== null);
     return st;
+  }
+
+  /**
+   * parseOnly: the staged rows' customer ids interned with this builder's own keys (into pre):
+   * the main thread then maps keys (ParsePool) instead of probing its id table, two random loads
+   * a row moved off the busier thread (issue 8). Batched like resolveBatch's lookups.
+   */
+  private internStaged(st: StagedRows): void {
+    const ids = this.ids;
+    const { pre, hash, off, len, arena } = st;
+    let sink = 0;
+    for (let from = 0; from < st.n; from += BATCH) {
+      const to = Math.min(st.n, from + BATCH);
+      for (let r = from; r < to; r++) sink ^= ids.touch(hash[r]);
+      for (let r = from; r < to; r++) sink ^= ids.touchArena(hash[r]);
+      for (let r = from; r < to; r++) pre[r] = ids.internHashed(arena, off[r], off[r] + len[r], hash[r]);
+    }
+    this.touchSink = sink;
   }
 
   /**

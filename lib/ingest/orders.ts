@@ -100,7 +100,11 @@ export class OrderRows {
       if (w === 0) continue;
       let i = slotOf((w & KEY_MASK) - 1, old[j + 1], cap);
       while (t[i << 2] !== 0) if (++i === cap) i = 0;
-      t.set(old.subarray(j, j + 4), i << 2);
+      const k = i << 2;
+      t[k] = w;
+      t[k + 1] = old[j + 1];
+      t[k + 2] = old[j + 2];
+      t[k + 3] = old[j + 3];
     }
     this.t = t;
     this.cap = cap;

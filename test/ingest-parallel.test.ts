@@ -72,6 +72,11 @@ describe('parse workers', () => {
       expect(two.rows).toEqual(one.rows);
       expect(two.rejects).toEqual(one.rejects);
       expect(two.result).toEqual(one.result);
+      // one worker, the main thread parsing every third block itself
+      vi.stubEnv('TAILWATCH_MAIN_SHARE', '3');
+      const shared = await read(memFile('x.csv', text, 1000), 1);
+      vi.unstubAllEnvs();
+      expect(shared).toEqual(one);
     }
   });
 
@@ -120,6 +125,12 @@ describe('parse workers', () => {
     const bad = Buffer.concat([good, Buffer.from('O1,C1,2024-02-03,1,1,EU,web,USD\nO2,C\xff2,2024-02-03,1,1,EU,web,USD\n', 'latin1')]);
     const e1 = await read(memFile('bad.csv', bad, 999), 0).catch((e: Error) => e.message);
     const e2 = await read(memFile('bad.csv', bad, 999), 2).catch((e: Error) => e.message);
+    for (const share of ['2', '3']) {
+      // the bad line in a block the main thread parses itself, or in one the worker parses
+      vi.stubEnv('TAILWATCH_MAIN_SHARE', share);
+      expect(await read(memFile('bad.csv', bad, 999), 1).catch((e: Error) => e.message)).toBe(e1);
+      vi.unstubAllEnvs();
+    }
     expect(e1).toBe(`bad.csv: not UTF-8 text (invalid byte sequence at byte ${good.length + 36} of the uncompressed data, line ${String(good).split('\n').length + 1}); re-export as UTF-8`);
     expect(e2).toBe(e1);
   });
@@ -150,6 +161,10 @@ describe('parse workers on Parquet', () => {
       expect(two.result.rows.rejected).toBeGreaterThan(500);
       expect(two.rejects.some((r) => r.line > 20000 && r.column === 'currency')).toBe(true);
       expect(two).toEqual(one);
+      vi.stubEnv('TAILWATCH_MAIN_SHARE', '3');
+      const shared = await read(memFile('x.parquet', bytes), 1, { parseBlockBytes: undefined });
+      vi.unstubAllEnvs();
+      expect(shared).toEqual(one);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -48,6 +48,17 @@ export function defaultParseWorkers(): number {
 }
 
 /**
+ * Every how many blocks (or row groups) the main thread parses one itself, 0 = none. With one
+ * worker the main thread's lookups take less time than the worker's parsing, so it would wait
+ * for the worker; parsing a share of the blocks meanwhile evens the two threads out.
+ */
+export function mainThreadShare(workers: number): number {
+  const env = process.env.TAILWATCH_MAIN_SHARE;
+  if (env !== undefined && env.trim() !== '') return Number(env);
+  return workers === 1 ? 6 : 0;
+}
+
+/**
  * Where the worker's code is: TAILWATCH_PARSE_WORKER_FILE (the Lambda bundle names its own), else
  * beside this module (TypeScript run by tsx: the worker gets tsx's loader too). Null when neither
  * can be found (a bundle that did not ship the worker): then everything runs on one thread.
@@ -195,6 +206,7 @@ export class ParsePool {
     builder.flush(); // rows the main thread staged come first, and get their keys first
     for (let r = 0; r < st.n; r++) {
       const k = pre[r];
+      if (k < 0) continue;
       if (k < count) {
         pre[r] = map[k];
         continue;
@@ -210,6 +222,11 @@ export class ParsePool {
       pre[r] = g;
     }
     this.idCounts[w] = count;
+  }
+
+  /** A block's buffer the main thread parsed itself, free for reuse. */
+  recycle(bytes: Uint8Array): void {
+    this.free.push(bytes.buffer as ArrayBuffer);
   }
 
   /** A buffer of at least n bytes for a block, reused when one is free. */
@@ -287,9 +304,23 @@ export async function readCsvWithWorkers(
   pool.startFile(file);
 
   // 2. Whole-line blocks to the workers, results taken back in order.
-  const inflight: { result: Promise<BlockResult & { worker: number }>; offset: number }[] = [];
+  // result null: a block this thread parses itself when its turn comes (see mainThreadShare)
+  const inflight: { result: Promise<BlockResult & { worker: number }> | null; offset: number; bytes?: Buffer }[] = [];
+  let submitted = 0;
+  const every = mainThreadShare(pool.size);
+  let blocks = 0;
   const drainOne = async () => {
-    const { result, offset: at } = inflight.shift()!;
+    const { result, offset: at, bytes: own } = inflight.shift()!;
+    if (result === null) {
+      const here = new ByteCsvSplitter(opts, name, onRecord, { line, offset: at });
+      here.push(own!);
+      here.end();
+      line = here.nextLine;
+      pool.recycle(own!);
+      tick();
+      return;
+    }
+    submitted--;
     const r = await result;
     if (r.error) {
       // a worker counts lines from its block's start: the main thread, which knows where the block
@@ -338,14 +369,20 @@ export async function readCsvWithWorkers(
       if (restLen > carry.length) carry = Buffer.alloc(Math.max(restLen, 2 * carry.length));
       buf.copy(carry, 0, end + 1);
       const rest = restLen > 0 ? carry.subarray(0, restLen) : null;
-      inflight.push({ result: pool.submit(end + 1 === buf.length ? buf : buf.subarray(0, end + 1), offset), offset });
+      const block = end + 1 === buf.length ? buf : buf.subarray(0, end + 1);
+      if (every > 0 && ++blocks % every === 0) inflight.push({ result: null, offset, bytes: block });
+      else {
+        inflight.push({ result: pool.submit(block, offset), offset });
+        submitted++;
+      }
       offset += end + 1;
       pending = rest ? [rest] : [];
       pendingLen = rest ? rest.length : 0;
-      while (inflight.length >= 2 * pool.size) await drainOne();
+      while (submitted >= 2 * pool.size + (every > 0 ? 1 : 0)) await drainOne();
     }
     if (!quoted && pendingLen > 0) {
       inflight.push({ result: pool.submit(Buffer.concat(pending, pendingLen), offset), offset });
+      submitted++;
       offset += pendingLen;
       pending = [];
     }

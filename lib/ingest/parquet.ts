@@ -38,6 +38,7 @@ import type { ColumnDecoder, ColumnMetaData, DecodedArray, ParquetParsers, Schem
 import type { ColumnRef, Config } from '../config.js';
 import type { ParsePool } from './parallel.js';
 import type { BlockResult } from './parse-worker.js';
+import { mainThreadShare } from './parallel.js';
 import { FlatColumn, KIND_GENERIC, KIND_NUM, KIND_TEXT, planOf, Unsupported } from './parquet-pages.js';
 import { ROW_REJECTED, SLOT, slotKey, type DateKind, type RowBuilder } from './rows.js';
 import { IngestError } from './types.js';
@@ -387,24 +388,39 @@ export async function readParquet(
         posOfSlot,
         neededNames,
       });
-      const inflight: { range: (typeof ranges)[number]; result: Promise<BlockResult & { worker: number }> }[] = [];
+      // null result: a group this thread reads itself when its turn comes (see mainThreadShare)
+      const inflight: { range: (typeof ranges)[number]; result: Promise<BlockResult & { worker: number }> | null }[] = [];
+      let submitted = 0;
       const drainOne = async () => {
         const { range, result } = inflight.shift()!;
+        if (result === null) {
+          await local(range);
+          opts.progress();
+          return;
+        }
+        submitted--;
         const r = await result;
         if (r.buffers) await local(range, r.buffers); // a page the fast decoder does not read: this thread reads the group
         else if (r.error) await local(range); // read it here, to fail as the one-thread reader does
         else pool.absorb(r, builder, 1);
         opts.progress();
       };
+      const every = mainThreadShare(pool.size);
       try {
+        let i = 0;
         for (const range of ranges) {
           if (range.rowEnd === range.rowStart) continue;
+          if (every > 0 && ++i % every === 0) {
+            inflight.push({ range, result: null });
+            continue;
+          }
           const g = metadata.row_groups[range.group];
           const chunks = needed.map((c) => chunkOf(g, tree.children[c].element.name).md);
           const buffers = await Promise.all(chunks.map((md) => file.slice(...chunkRange(md))));
           inflight.push({ range, result: pool.submitGroup({ rowStart: range.rowStart, rows: range.rowEnd - range.rowStart, buffers, codecs: chunks.map((md) => md.codec) }) });
+          submitted++;
           // a row group is ~10 MB decoded: one in flight a worker plus one, to bound memory
-          while (inflight.length > pool.size) await drainOne();
+          while (submitted > pool.size + (every > 0 ? 1 : 0)) await drainOne();
         }
         while (inflight.length > 0) await drainOne();
       } finally {

@@ -380,12 +380,10 @@ export class CustomerAccumulator {
     days.ensure(n);
     const slot = this.batchSlots.length >= n ? this.batchSlots : (this.batchSlots = new Int32Array(n));
     let sink = 0;
-    for (let i = 0; i < n; i++) {
-      if (!ok[i]) continue;
-      const j = days.first(cust[i], day[i]);
-      slot[i] = j;
-      sink += st[4 * cust[i]] + days.w[j << 2];
-    }
+    // slots first, then loads alone (many misses in flight; see RowBuilder.resolveBatch)
+    for (let i = 0; i < n; i++) if (ok[i]) slot[i] = days.first(cust[i], day[i]);
+    const w = days.w;
+    for (let i = 0; i < n; i++) if (ok[i]) sink += st[4 * cust[i]] + w[slot[i] << 2];
     this.touchSink = sink;
     const { amount, margin, startsOrder, dims } = b;
     for (let i = 0; i < n; i++) if (ok[i]) this.addTo(cust[i], day[i], amount[i], margin[i], startsOrder[i] === 1, dims[i], slot[i]);

@@ -868,15 +868,16 @@ export class RowBuilder {
     if (orders !== null) {
       orders.ensure(n);
       const rest = orders.rest;
-      for (let r = from; r < from + n; r++) {
-        if (!hasOrder[r]) continue;
-        const i = r - from;
-        const j = orders.first(key[i], orderHash[r]);
-        slot[i] = j;
-        sink ^= orders.touch(j);
-        // a line of the order the line before belongs to is looked up among later lines too
-        if (dedupe && i > 0 && key[i] === key[i - 1] && orderHash[r] === orderHash[r - 1]) sink ^= rest.touch(bHi[i], bLo[i]);
-      }
+      // slots first, then loads alone: a loop of nothing but loads keeps many misses in flight
+      // (the hashing in the same loop filled the CPU's window after ~5 of them; issue 8)
+      for (let r = from; r < from + n; r++) if (hasOrder[r]) slot[r - from] = orders.first(key[r - from], orderHash[r]);
+      for (let r = from; r < from + n; r++) if (hasOrder[r]) sink ^= orders.touch(slot[r - from]);
+      // a line of the order the line before belongs to is looked up among later lines too
+      if (dedupe)
+        for (let i = 1; i < n; i++) {
+          const r = from + i;
+          if (hasOrder[r] && key[i] === key[i - 1] && orderHash[r] === orderHash[r - 1]) sink ^= rest.touch(bHi[i], bLo[i]);
+        }
     }
     batch.day = st.day.subarray(from, from + n);
     batch.amount = st.amount.subarray(from, from + n);

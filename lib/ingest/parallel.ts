@@ -2,9 +2,10 @@
  * Parsing a large CSV file on more than one thread (issue 8). The main thread reads and gunzips
  * the bytes, cuts them into blocks of whole lines (Buffer.lastIndexOf of "\n": native, no pass of
  * its own over the bytes) and hands the blocks round-robin to parse workers (parse-worker.ts).
- * A worker splits, validates and stages its block's rows; the main thread takes the results back
- * in file order and resolves them (customer ids, orders, duplicates: the tables stay in one
- * thread) into the same rows, keys, rejects and counts the one-thread reader gives.
+ * A worker splits, validates and stages its block's rows and interns their customer ids with keys
+ * of its own; the main thread takes the results back in file order, maps the worker's keys to its
+ * own and resolves the rows (orders, duplicates: those tables stay in one thread) into the same
+ * rows, keys, rejects and counts the one-thread reader gives.
  *
  * Why: at 10M rows, splitting and validating is about half of the row pass's CPU time and the
  * lookups the other half; with a second core the two halves overlap (see defaultParseWorkers).
@@ -30,11 +31,11 @@ const PREFIX_BYTES = 64 * 1024;
  * Parse workers to start: TAILWATCH_PARSE_WORKERS (0 = none), else 1 when the process has 2 or
  * more CPUs to itself, none below. A Lambda function gets CPU in proportion to its memory (one
  * vCPU per 1,769 MB; AWS Lambda docs), so one of 2,048 MB runs on one thread however many CPUs it
- * sees. One worker, not more: the main thread's lookups (bound by memory latency) are the larger
- * half of the work, so a second worker only waits, and costs ~100 MB. Measured on the 2-vCPU bench
- * machine, 10M rows, ingest stage of `tailwatch run`: Parquet 33.0 s on one thread, 19.2 s with one
- * worker (peak RSS 804 -> 887 MB), 20.1 s with two (989 MB); CSV.gz 26.8 s (ingest + accumulate
- * alone) on one thread, ~20 s with one or two workers.
+ * sees. One worker, not more: with one, the worker and the main thread (which also parses a share,
+ * see mainThreadShare) keep both cores busy. Measured on the 2-vCPU bench machine, 10M rows, ingest
+ * stage of `tailwatch run`: Parquet 33.0 s on one thread, 19.2 s with one worker (peak RSS 804 ->
+ * 887 MB); later, with the workers interning ids, two workers took the Parquet run to 1,078 MB
+ * (over the 1 GB budget) and gave CSV.gz nothing (15.3 s against 15.2 s with one).
  */
 export function defaultParseWorkers(): number {
   const env = process.env.TAILWATCH_PARSE_WORKERS;

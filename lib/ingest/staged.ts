@@ -13,7 +13,10 @@ export class StagedRows {
   hash: Int32Array;
   off: Int32Array;
   len: Int32Array;
-  /** The customer key when the id was interned at staging (an id with no UTF-8 bytes of its own), else -1. */
+  /**
+   * The customer key when the id was interned at staging (an id with no UTF-8 bytes of its own),
+   * else -1; from a parse worker, the worker's own key (ParsePool maps it to the main thread's).
+   */
   pre: Int32Array;
   arena: Uint8Array;
   arenaLen = 0;

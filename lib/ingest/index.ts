@@ -172,7 +172,7 @@ async function readCsv(
   refs: (ColumnRef | null)[],
   builder: RowBuilder,
   progress: Progress,
-  parallel: { pool: ParsePool; blockBytes?: number; dedupe: boolean; asOfDay?: number; keepOrderIds: boolean } | null,
+  parallel: { pool: ParsePool; blockBytes?: number; dedupe: boolean; asOfDay?: number; keepOrderIds: boolean; expectedRows?: number } | null,
 ): Promise<void> {
   const { delimiter, quote, header: hasHeader } = config.input.csv;
   let columns = null as CsvColumns | null;
@@ -359,13 +359,14 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
             dedupe,
             asOfDay: opts.asOfDay,
             keepOrderIds: opts.onRow !== undefined,
+            expectedRows: expectedRows([file]),
           });
         } else if (format === 'jsonl') {
           await readJsonl(name, decodeUtf8(content.stream, name), refs, builder, progress);
         } else {
           const big = file.size !== undefined && expectedRows([file]) >= (opts.parseWorkersMinRows ?? 250_000);
           if (big && pool === undefined) pool = ParsePool.open(opts.parseWorkers ?? defaultParseWorkers());
-          const parallel = big && pool ? { pool, blockBytes: opts.parseBlockBytes, dedupe, asOfDay: opts.asOfDay, keepOrderIds: opts.onRow !== undefined } : null;
+          const parallel = big && pool ? { pool, blockBytes: opts.parseBlockBytes, dedupe, asOfDay: opts.asOfDay, keepOrderIds: opts.onRow !== undefined, expectedRows: expectedRows([file]) } : null;
           await readCsv(name, content.stream, config, refs, builder, progress, parallel);
         }
       } else {

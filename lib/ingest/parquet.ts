@@ -55,6 +55,8 @@ export interface ParquetOptions {
   dedupe?: boolean;
   asOfDay?: number;
   keepOrderIds?: boolean;
+  /** Rows the file holds, guessed from its size (sizes the parse workers' id tables). */
+  expectedRows?: number;
 }
 
 interface Spooled {
@@ -382,6 +384,7 @@ export async function readParquet(
         dedupe: opts.dedupe!,
         asOfDay: opts.asOfDay,
         keepOrderIds: opts.keepOrderIds!,
+        expectedRows: opts.expectedRows,
         labels: colOfSlot.map((c) => (c < 0 ? null : names[c])),
         dateKind,
         columns: columns.map((c) => ({ name: c.name, type: c.type, plan: c.plan!, maxDef: c.maxDef })),

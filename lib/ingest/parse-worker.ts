@@ -26,6 +26,8 @@ export interface FileMessage {
   dedupe: boolean;
   asOfDay?: number;
   keepOrderIds: boolean;
+  /** The file's rows, guessed from its size (sizes the worker's id table). */
+  expectedRows?: number;
 }
 
 /** Sent once per Parquet file read by workers: the columns to decode and where their values go. */
@@ -36,6 +38,7 @@ export interface ParquetFileMessage {
   dedupe: boolean;
   asOfDay?: number;
   keepOrderIds: boolean;
+  expectedRows?: number;
   labels: (string | null)[];
   dateKind: DateKind;
   columns: { name: string; type: string; plan: Plan; maxDef: number }[];
@@ -130,11 +133,12 @@ function post(seq: number, b: RowBuilder, before: { read: number; rejected: numb
   parentPort!.postMessage(result, [...staged.transfer, ...transfer]);
 }
 
-function newBuilder(m: { config: Config; dedupe: boolean; asOfDay?: number; keepOrderIds: boolean; name: string }, labels: (string | null)[], dateKind?: DateKind): RowBuilder {
+function newBuilder(m: { config: Config; dedupe: boolean; asOfDay?: number; keepOrderIds: boolean; name: string; expectedRows?: number }, labels: (string | null)[], dateKind?: DateKind): RowBuilder {
   const b = new RowBuilder(m.config, {
     parseOnly: true,
     dedupe: m.dedupe,
     asOfDay: m.asOfDay,
+    expectedRows: m.expectedRows,
     onReject: (r) => rejects.push(r),
     ...(m.keepOrderIds ? { onRow: () => {} } : {}),
   });

@@ -128,12 +128,17 @@ export class FingerprintSet {
     return this.t.byteLength;
   }
 
-  /** A load of (hi, lo)'s first slot, to overlap a batch's cache misses (see RowBuilder's batch). */
-  touch(hi: number, lo: number): number {
+  /** Where (hi, lo)'s probe starts, for touchSlot (valid until the set grows). */
+  first(hi: number, lo: number): number {
     hi >>>= 0;
     lo >>>= 0;
     if (hi === 0 && lo === 0) lo = 1;
-    return this.t[2 * ((hi ^ Math.imul(lo, 0x9e3779b1)) & this.mask)];
+    return (hi ^ Math.imul(lo, 0x9e3779b1)) & this.mask;
+  }
+
+  /** A load of slot i (a first() slot), to overlap a batch's cache misses (see RowBuilder's batch). */
+  touchSlot(i: number): number {
+    return this.t[2 * i];
   }
 
   /** Adds (hi, lo); false if it was already there. */

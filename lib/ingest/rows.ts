@@ -162,6 +162,8 @@ export class RowBuilder {
   private readonly bNewOrder = new Uint8Array(BATCH);
   /** Where each row's order probe starts (OrderRows.first). */
   private readonly bSlot = new Int32Array(BATCH);
+  /** Where the probes of the batch's later order lines start in OrderRows.rest. */
+  private readonly bRestSlot = new Int32Array(BATCH);
   private readonly batch: AcceptedBatch;
   private touchSink = 0;
   /** Text of slots given as bytes for the current record (setTextBytes). */
@@ -875,11 +877,15 @@ export class RowBuilder {
       for (let r = from; r < from + n; r++) if (hasOrder[r]) slot[r - from] = orders.first(key[r - from], orderHash[r]);
       for (let r = from; r < from + n; r++) if (hasOrder[r]) sink ^= orders.touch(slot[r - from]);
       // a line of the order the line before belongs to is looked up among later lines too
-      if (dedupe)
+      if (dedupe) {
+        const restSlot = this.bRestSlot;
+        let m = 0;
         for (let i = 1; i < n; i++) {
           const r = from + i;
-          if (hasOrder[r] && key[i] === key[i - 1] && orderHash[r] === orderHash[r - 1]) sink ^= rest.touch(bHi[i], bLo[i]);
+          if (hasOrder[r] && key[i] === key[i - 1] && orderHash[r] === orderHash[r - 1]) restSlot[m++] = rest.first(bHi[i], bLo[i]);
         }
+        for (let k = 0; k < m; k++) sink ^= rest.touchSlot(restSlot[k]);
+      }
     }
     batch.day = st.day.subarray(from, from + n);
     batch.amount = st.amount.subarray(from, from + n);

@@ -95,6 +95,7 @@ export class ParsePool {
   /** Per worker: the worker's customer key -> the main thread's (see RowBuilder.ids), and how many are known. */
   private idMaps: Int32Array[] = [];
   private idCounts: number[] = [];
+  private touchSink = 0;
   /** Block buffers back from the workers. */
   private readonly free: ArrayBuffer[] = [];
 
@@ -205,6 +206,10 @@ export class ParsePool {
     const { pre, arena, off, len, hash } = st;
     const ids = builder.ids;
     builder.flush(); // rows the main thread staged come first, and get their keys first
+    // the id table's slots of ids new to the worker, loaded together first (their misses overlap)
+    let sink = 0;
+    for (let r = 0; r < st.n; r++) if (pre[r] >= count) sink ^= ids.touch(hash[r]);
+    this.touchSink = sink;
     for (let r = 0; r < st.n; r++) {
       const k = pre[r];
       if (k < 0) continue;

@@ -24,4 +24,9 @@ export interface InputFile {
   size?: number;
   etag?: string;
   open(): AsyncIterable<Uint8Array>;
+  /**
+   * The file's path when it is on local disk: a Parquet file is then read in place by offset
+   * instead of being copied to a temporary file first (its footer is at the end).
+   */
+  localPath?: string;
 }

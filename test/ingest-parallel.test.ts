@@ -14,6 +14,7 @@ import { defaultParseWorkers } from '../lib/ingest/parallel.js';
 import { parseConfig } from '../lib/config.js';
 import { ingest, type IngestOptions, type Reject, type SalesRow } from '../lib/ingest/index.js';
 import { memFile } from './fixtures/ingest/helpers.js';
+import { listLocalInputs } from '../functions/local/fs.js';
 
 const config = parseConfig({
   input: { columns: { orderId: 'order_id', margin: 'margin', currency: 'currency', dimensions: ['region', 'channel'] } },
@@ -165,6 +166,14 @@ describe('parse workers on Parquet', () => {
       const shared = await read(memFile('x.parquet', bytes), 1, { parseBlockBytes: undefined });
       vi.unstubAllEnvs();
       expect(shared).toEqual(one);
+      // a file on local disk is read in place: the same rows, and no spooled copy (a streamed
+      // file over parquetMemoryLimit is copied into tmpDir, here a directory that does not exist)
+      const [local] = await listLocalInputs(file, []);
+      expect(local.localPath).toBe(file);
+      const noSpool = { parseBlockBytes: undefined, parquetMemoryLimit: 0, tmpDir: join(dir, 'missing') };
+      const inPlace = await read({ ...local, name: 'x.parquet', etag: undefined }, 1, noSpool);
+      expect(inPlace).toEqual(one);
+      await expect(read({ ...local, name: 'x.parquet', etag: undefined, localPath: undefined }, 1, noSpool)).rejects.toThrow(/ENOENT/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

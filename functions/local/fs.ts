@@ -192,6 +192,7 @@ function localInput(name: string, file: string, s: Stats): InputFile {
     // Cheap version stamp: a changed file almost always changes size or mtime.
     etag: `${s.size}-${Math.trunc(s.mtimeMs)}`,
     open: () => createReadStream(file) as AsyncIterable<Uint8Array>,
+    localPath: file,
   };
 }
 

@@ -360,6 +360,7 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
             asOfDay: opts.asOfDay,
             keepOrderIds: opts.onRow !== undefined,
             expectedRows: expectedRows([file]),
+            localPath: compressed ? undefined : file.localPath,
           });
         } else if (format === 'jsonl') {
           await readJsonl(name, decodeUtf8(content.stream, name), refs, builder, progress);

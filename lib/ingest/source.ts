@@ -50,7 +50,18 @@ export async function peek(
       yield r.value;
     }
   }
-  return { head, stream: replay() };
+  const gen = replay();
+  // return() closes the source even when the replay has not started (a Parquet file read in place)
+  const stream: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => gen.next(),
+      return: async () => {
+        await it.return?.();
+        return gen.return(undefined);
+      },
+    }),
+  };
+  return { head, stream };
 }
 
 export function isGzip(head: Uint8Array): boolean {

@@ -156,6 +156,8 @@ describe('pipeline Lambda', () => {
     // the parse worker's bundle starts as a worker thread and answers a file and a block
     const { Worker } = await import('node:worker_threads');
     const w = new Worker(join(dir, 'parse-worker.js'));
+    // first it says it has started
+    expect(await new Promise((resolve) => w.once('message', resolve))).toEqual({ seq: -1, ready: true });
     const config = parseConfig({});
     w.postMessage({ type: 'file', name: 'x.csv', config, columns: { cols: [0, 1, 2, -1, -1, -1, -1, -1, -1], expected: 3, labels: ['customer_id', 'order_date', 'amount', null, null, null, null, null, null] }, dedupe: false, keepOrderIds: false });
     const bytes = Buffer.from('C1,2024-01-05,3\nC2,2024-01-06,oops\n');

@@ -52,6 +52,7 @@ async function read(file: ReturnType<typeof memFile>, workers: number, extra: Pa
     parseWorkers: workers,
     parseWorkersMinRows: 0,
     parseBlockBytes: 4096,
+    parseWhileWorkersStart: false, // else these small files would be read before the workers start
     onRow: (r) => rows.push({ ...r, key: -1 }),
     onAccepted: (a) => keys.push(a.customerKey),
     onReject: (r) => rejects.push(r),
@@ -78,6 +79,9 @@ describe('parse workers', () => {
       const shared = await read(memFile('x.csv', text, 1000), 1);
       vi.unstubAllEnvs();
       expect(shared).toEqual(one);
+      // the main thread reading while the worker starts, then handing over
+      const eager = await read(memFile('x.csv', text, 1000), 1, { parseWhileWorkersStart: true, parseBlockBytes: 256 });
+      expect(eager).toEqual(one);
     }
   });
 
@@ -91,6 +95,7 @@ describe('parse workers', () => {
         parseWorkers: workers,
         parseWorkersMinRows: 0,
         parseBlockBytes: 4096,
+        parseWhileWorkersStart: false,
         onRow: (r) => rows.push(r),
         onReject: (r) => rejects.push(r),
       });

@@ -62,6 +62,11 @@ export interface IngestOptions {
   parseWorkersMinRows?: number;
   /** Bytes of a block handed to a parse worker (default 1 MiB; tests make it small). */
   parseBlockBytes?: number;
+  /**
+   * Parse on the main thread until a worker has started (default true; ~0.7 s when the sources
+   * are TypeScript loaded by tsx). Tests turn it off so that small files reach the workers.
+   */
+  parseWhileWorkersStart?: boolean;
 }
 
 const EXT_FORMATS: [string[], InputFormat][] = [
@@ -354,7 +359,7 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
             memoryLimit: opts.parquetMemoryLimit ?? 64 * 1024 * 1024,
             tmpDir: opts.tmpDir,
             progress: () => progress.tick(),
-            pool: () => (big ? (pool === undefined ? (pool = ParsePool.open(opts.parseWorkers ?? defaultParseWorkers())) : pool) : null),
+            pool: () => (big ? (pool === undefined ? (pool = ParsePool.open(opts.parseWorkers ?? defaultParseWorkers(), opts.parseWhileWorkersStart ?? true)) : pool) : null),
             config,
             dedupe,
             asOfDay: opts.asOfDay,
@@ -366,7 +371,7 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
           await readJsonl(name, decodeUtf8(content.stream, name), refs, builder, progress);
         } else {
           const big = file.size !== undefined && expectedRows([file]) >= (opts.parseWorkersMinRows ?? 250_000);
-          if (big && pool === undefined) pool = ParsePool.open(opts.parseWorkers ?? defaultParseWorkers());
+          if (big && pool === undefined) pool = ParsePool.open(opts.parseWorkers ?? defaultParseWorkers(), opts.parseWhileWorkersStart ?? true);
           const parallel = big && pool ? { pool, blockBytes: opts.parseBlockBytes, dedupe, asOfDay: opts.asOfDay, keepOrderIds: opts.onRow !== undefined, expectedRows: expectedRows([file]) } : null;
           await readCsv(name, content.stream, config, refs, builder, progress, parallel);
         }

@@ -102,6 +102,10 @@ export class ParsePool {
   private constructor(private readonly workers: Worker[]) {
     workers.forEach((w) => {
       w.on('message', (r: BlockResult) => {
+        if (r.ready) {
+          this.started = true;
+          return;
+        }
         const p = this.waiting.get(r.seq);
         this.waiting.delete(r.seq);
         p?.resolve(r);
@@ -119,7 +123,7 @@ export class ParsePool {
   }
 
   /** n workers, or null when n is 0 or the worker's code cannot be found. */
-  static open(n: number): ParsePool | null {
+  static open(n: number, parseWhileStarting = true): ParsePool | null {
     if (n <= 0) return null;
     const entry = workerEntry();
     if (!entry) return null;
@@ -129,8 +133,16 @@ export class ParsePool {
       { length: n },
       () => new Worker(entry.file, { eval: entry.eval === true, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 } }),
     );
-    return new ParsePool(workers);
+    const pool = new ParsePool(workers);
+    pool.started = !parseWhileStarting;
+    return pool;
   }
+
+  /**
+   * Whether a worker has started (loaded its code): until then the readers parse on this thread
+   * rather than wait (see IngestOptions.parseWhileWorkersStart).
+   */
+  started = false;
 
   get size(): number {
     return this.workers.length;
@@ -376,7 +388,8 @@ export async function readCsvWithWorkers(
       buf.copy(carry, 0, end + 1);
       const rest = restLen > 0 ? carry.subarray(0, restLen) : null;
       const block = end + 1 === buf.length ? buf : buf.subarray(0, end + 1);
-      if (every > 0 && ++blocks % every === 0) inflight.push({ result: null, offset, bytes: block });
+      const turn = ++blocks;
+      if (!pool.started || (every > 0 && turn % every === 0)) inflight.push({ result: null, offset, bytes: block });
       else {
         inflight.push({ result: pool.submit(block, offset), offset });
         submitted++;
@@ -385,6 +398,8 @@ export async function readCsvWithWorkers(
       pending = rest ? [rest] : [];
       pendingLen = rest ? rest.length : 0;
       while (submitted >= 2 * pool.size + (every > 0 ? 1 : 0)) await drainOne();
+      // while the workers start, this thread's own blocks are parsed as they come
+      while (!pool.started && inflight.length > 0 && inflight[0].result === null) await drainOne();
     }
     if (!quoted && pendingLen > 0) {
       inflight.push({ result: pool.submit(Buffer.concat(pending, pendingLen), offset), offset });

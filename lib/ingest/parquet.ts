@@ -429,8 +429,11 @@ export async function readParquet(
         let i = 0;
         for (const range of ranges) {
           if (range.rowEnd === range.rowStart) continue;
-          if (every > 0 && ++i % every === 0) {
+          const turn = ++i;
+          if (!pool.started || (every > 0 && turn % every === 0)) {
             inflight.push({ range, result: null });
+            // while the workers start, this thread's own groups are read as they come
+            while (!pool.started && inflight.length > 0 && inflight[0].result === null) await drainOne();
             continue;
           }
           const g = metadata.row_groups[range.group];

@@ -86,6 +86,8 @@ export interface BlockResult {
   bytes?: Uint8Array;
   /** A row group with a page the fast decoder does not read: its chunks, back for the main thread to read. */
   buffers?: ArrayBuffer[];
+  /** Sent once, when the worker's code has loaded (seq -1). */
+  ready?: boolean;
 }
 
 let builder: RowBuilder | null = null;
@@ -186,3 +188,5 @@ parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage | Parq
     else parentPort!.postMessage({ seq: m.seq, error, bytes: m.bytes } satisfies BlockResult, [m.bytes.buffer as ArrayBuffer]);
   }
 });
+
+parentPort?.postMessage({ seq: -1, ready: true } satisfies BlockResult);

@@ -171,6 +171,9 @@ export class RowBuilder {
   private readonly tStart: Int32Array;
   private readonly tEnd: Int32Array;
   private tCount = 0;
+  /** The slots setTextBytes / setNumber set for the current record. */
+  private readonly tSlots: Int32Array;
+  private readonly numSlots: Int32Array;
   /** Numbers of slots given by setNumber for the current record. */
   private readonly nums: Float64Array;
   private readonly numSet: Uint8Array;
@@ -236,6 +239,8 @@ export class RowBuilder {
     this.numSet = new Uint8Array(this.nSlots);
     this.tStart = new Int32Array(this.nSlots);
     this.tEnd = new Int32Array(this.nSlots);
+    this.tSlots = new Int32Array(this.nSlots);
+    this.numSlots = new Int32Array(this.nSlots);
   }
 
   startFile(file: string, labels: (string | null)[], dateKind: DateKind = 'text'): void {
@@ -260,10 +265,8 @@ export class RowBuilder {
     this.counts.read++;
     this.fileRows++;
     const r = this.tCount > 0 ? this.buildWithBytes() : this.build();
-    if (this.numCount > 0) {
-      this.numSet.fill(0);
-      this.numCount = 0;
-    }
+    for (let k = 0; k < this.numCount; k++) this.numSet[this.numSlots[k]] = 0;
+    this.numCount = 0;
     if (r === ROW_REJECTED) this.counts.rejected++;
     return r;
   }
@@ -274,15 +277,19 @@ export class RowBuilder {
    * their strings in vals, as if the reader had put them there.
    */
   private buildWithBytes(): number {
+    // only the slots set for this record (a loop over every slot twice a row was ~0.4 s at 10M rows)
     const tb = this.tBuf;
-    for (let slot = 0; slot < this.nSlots; slot++) {
+    const set = this.tSlots;
+    const n = this.tCount;
+    for (let k = 0; k < n; k++) {
+      const slot = set[k];
       const b = tb[slot];
       if (b === null || slot === SLOT.customerId || slot === SLOT.orderId || slot === SLOT.currency || slot >= DIMS) continue;
       this.vals[slot] = utf8(b, this.tStart[slot], this.tEnd[slot]);
       tb[slot] = null;
     }
     const r = this.build();
-    for (let slot = 0; slot < this.nSlots; slot++) tb[slot] = null;
+    for (let k = 0; k < n; k++) tb[set[k]] = null;
     this.tCount = 0;
     return r;
   }
@@ -341,8 +348,8 @@ export class RowBuilder {
    */
   setNumber(slot: number, x: number): void {
     this.nums[slot] = x;
+    if (this.numSet[slot] === 0) this.numSlots[this.numCount++] = slot;
     this.numSet[slot] = 1;
-    this.numCount++;
   }
 
   /** vals[slot], or the number setNumber gave it. */
@@ -351,10 +358,10 @@ export class RowBuilder {
   }
 
   setTextBytes(slot: number, b: Uint8Array, start: number, end: number): void {
+    if (this.tBuf[slot] === null) this.tSlots[this.tCount++] = slot;
     this.tBuf[slot] = b;
     this.tStart[slot] = start;
     this.tEnd[slot] = end;
-    this.tCount++;
   }
 
   /** A record rejected before its values were read (wrong field count, bad JSON, bad quoting). */

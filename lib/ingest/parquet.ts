@@ -477,6 +477,7 @@ function rawValue(col: FlatColumn, i: number): unknown {
 export function parquetRows(builder: RowBuilder, colOf: (FlatColumn | null)[], columns: FlatColumn[], neededNames: string[], rowStart: number, n: number): void {
   const vals = builder.vals;
   const nSlots = colOf.length;
+  builder.forgetTextBuffers(); // the columns' byte buffers are refilled for every row group
   // the mapped slots by kind of column, so that the row loop below has no per-value dispatch
   const tSlot: number[] = [];
   const tSt: Int32Array[] = [];

@@ -60,6 +60,9 @@ export type DateKind = 'text' | 'days' | 'instantMs' | 'localMs';
 const EMPTY_DIMS: string[] = [];
 Object.freeze(EMPTY_DIMS);
 
+/** Byte ranges remembered per dimension (see build()). */
+const DIM_MEMO = 64;
+
 /** Rows staged before their lookups run together (see RowBuilder's batch fields). */
 const BATCH = 512;
 const EMPTY_BYTES = new Uint8Array(0);
@@ -171,6 +174,9 @@ export class RowBuilder {
   private readonly tStart: Int32Array;
   private readonly tEnd: Int32Array;
   private tCount = 0;
+  /** Per dimension: byte range [start, end) of `dimMemoBuf` -> key, DIM_MEMO entries of 3 words. */
+  private readonly dimMemo: Int32Array[];
+  private readonly dimMemoBuf: (Uint8Array | null)[];
   /** The slots setTextBytes / setNumber set for the current record. */
   private readonly tSlots: Int32Array;
   private readonly numSlots: Int32Array;
@@ -240,6 +246,8 @@ export class RowBuilder {
     this.tStart = new Int32Array(this.nSlots);
     this.tEnd = new Int32Array(this.nSlots);
     this.tSlots = new Int32Array(this.nSlots);
+    this.dimMemo = Array.from({ length: this.nDims }, () => new Int32Array(DIM_MEMO * 3).fill(-1));
+    this.dimMemoBuf = new Array<Uint8Array | null>(this.nDims).fill(null);
     this.numSlots = new Int32Array(this.nSlots);
   }
 
@@ -355,6 +363,11 @@ export class RowBuilder {
   /** vals[slot], or the number setNumber gave it. */
   private val(slot: number): unknown {
     return this.numSet[slot] === 1 ? this.nums[slot] : this.vals[slot];
+  }
+
+  /** The buffers given to setTextBytes so far may be refilled: forget what was read from them. */
+  forgetTextBuffers(): void {
+    this.dimMemoBuf.fill(null);
   }
 
   setTextBytes(slot: number, b: Uint8Array, start: number, end: number): void {
@@ -528,9 +541,34 @@ export class RowBuilder {
     }
 
     for (let s = DIMS; s < this.nSlots; s++) {
+      // a dictionary-encoded Parquet column gives every row of one value the same byte range:
+      // its key is remembered by range (see forgetTextBuffers), instead of hashed every row
+      const d = s - DIMS;
+      const raw = this.tBuf[s];
+      let memo = -1;
+      if (raw !== null) {
+        const m = this.dimMemo[d];
+        if (this.dimMemoBuf[d] !== raw) {
+          this.dimMemoBuf[d] = raw;
+          m.fill(-1);
+        }
+        const st0 = this.tStart[s];
+        memo = (st0 & (DIM_MEMO - 1)) * 3;
+        if (m[memo] === st0 && m[memo + 1] === this.tEnd[s]) {
+          this.dimKeys[d] = m[memo + 2];
+          continue;
+        }
+      }
       const db = this.trimRange(s);
       if (db !== null) {
-        this.dimKeys[s - DIMS] = this.dimIds[s - DIMS].internBytes(db, this.bs, this.be);
+        const k = this.dimIds[d].internBytes(db, this.bs, this.be);
+        this.dimKeys[d] = k;
+        if (memo >= 0) {
+          const m = this.dimMemo[d];
+          m[memo] = this.tStart[s];
+          m[memo + 1] = this.tEnd[s];
+          m[memo + 2] = k;
+        }
         continue;
       }
       const t = this.text(s);

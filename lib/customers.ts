@@ -3,7 +3,7 @@
  *
  * Memory grows with customers and with the customer-days they bought on, never with raw
  * rows: per-customer state lives in typed arrays keyed by a dense customer index, and
- * each (customer, day) pair is aggregated once in an open-addressing table. Everything
+ * each (customer, day) pair is aggregated in a log of entries (DayLog). Everything
  * downstream (cohorts, CRR, models) is derived from those day lists after the pass.
  *
  * Conventions (DESIGN.md "Definitions"):
@@ -17,102 +17,65 @@
  *   of the repeat purchase days (0 without repeats); all in the model's time unit.
  */
 import type { AcceptedBatch, AcceptedRow, SalesRow } from './ingest/index.js';
-import { fastrange, slotsFor } from './ingest/slots.js';
 
 /**
- * A growable open-addressing table of (customer, day) -> net value and purchase flag.
+ * The (customer, day) entries: net value and purchase flag of each day a customer bought on, as
+ * an append-only log in chunks. One entry per 16 bytes (Int32 words 0-1, Float64 word 1): word 0 =
+ * (customer + 1) | purchase << 30, word 1 = day, f64 = net value.
  *
- * One entry per 16 bytes of one ArrayBuffer (Int32 words 0-1, Float64 word 1), so a probe is one
- * cache line: word 0 = (customer + 1) | purchase << 30 (0 = empty, so a new table needs no fill
- * pass), word 1 = day, f64 = net value. Issue 8, 10M rows / 7.2M customer-days: the earlier four
- * typed arrays (cust, day, value, purchase) cost four cache misses a row (~0.6 s per 1M rows) and
- * 17 bytes a slot. It grows by 1.5x (old and new table are held at once while growing).
+ * Why a log and not a hash table (issue 8): exports come roughly in date order, so a customer's
+ * row is almost always on the last day they bought on so far (add to that entry, which the
+ * customer's state remembers: usually still in cache) or on a later day (append: a sequential
+ * write). The (customer, day) hash table this replaced cost one random probe of a ~230 MB table a
+ * row (10M rows, 7.4M customer-days) and held 1 / 0.7 of its entries in empty slots. A row on an
+ * earlier day than the customer's latest is appended as an entry of its own; dayLists merges the
+ * entries of one (customer, day) after sorting, in the order they were made, so values are summed
+ * in row order exactly as one entry would have summed them. Chunks never move (no copy on growth).
  */
-class CustomerDays {
-  w: Int32Array;
-  v: Float64Array;
+const CHUNK_SHIFT = 18;
+const CHUNK = 1 << CHUNK_SHIFT;
+
+class DayLog {
+  /** Per chunk: Int32 view (4 words an entry) and Float64 view (2 words an entry) of one buffer. */
+  readonly w: Int32Array[] = [];
+  readonly v: Float64Array[] = [];
+  /** Entries made. */
   size = 0;
-  private cap: number;
+  /** Entries made for a day earlier than their customer's latest (0: every (customer, day) is one entry). */
+  outOfOrder = 0;
+  private cw = new Int32Array(0);
+  private cv = new Float64Array(0);
+  private at = CHUNK;
 
-  constructor(capacity = 1 << 16) {
-    this.cap = Math.max(128, capacity);
-    const buf = new ArrayBuffer(this.cap * 16);
-    this.w = new Int32Array(buf);
-    this.v = new Float64Array(buf);
-  }
-
-  private static hash(c: number, d: number): number {
-    let h = Math.imul(c, 0x9e3779b1) ^ Math.imul(d + 0x7f4a7c15, 0x85ebca77);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x2c1b3c6d);
-    return (h ^ (h >>> 12)) >>> 0;
-  }
-
-  /** Grows now to hold n entries (sized up front: growing later holds the old and new table at once). */
-  reserve(n: number): void {
-    if (slotsFor(n) > this.cap) this.rehash(slotsFor(n));
-  }
-
-  /** Room for n more entries without growing: first() slots computed now stay valid while they are added. */
-  ensure(n: number): void {
-    while ((this.size + n) * 10 > this.cap * 7) this.rehash(Math.ceil(this.cap * 1.5));
-  }
-
-  /** Where (c, d)'s probe starts (see ensure). */
-  first(c: number, d: number): number {
-    return fastrange(CustomerDays.hash(c, d), this.cap);
-  }
-
-  add(c: number, d: number, amount: number): void {
-    this.ensure(1);
-    this.addFrom(this.first(c, d), c, d, amount);
-  }
-
-  /** add() with the probe's start i = first(c, d), computed after ensure(). */
-  addFrom(i: number, c: number, d: number, amount: number): void {
-    const { w, cap } = this;
-    const key = c + 1;
-    for (;;) {
-      const k = w[4 * i];
-      if (k === 0) {
-        w[4 * i] = amount >= 0 ? key | PURCHASE : key;
-        w[4 * i + 1] = d;
-        this.v[2 * i + 1] = amount;
-        this.size++;
-        return;
-      }
-      if ((k & KEY_MASK) === key && w[4 * i + 1] === d) {
-        this.v[2 * i + 1] += amount;
-        if (amount >= 0) w[4 * i] = k | PURCHASE;
-        return;
-      }
-      if (++i === cap) i = 0;
+  /** A new entry for (c, d); returns its index. */
+  append(c: number, d: number, amount: number): number {
+    if (this.at === CHUNK) {
+      const buf = new ArrayBuffer(CHUNK * 16);
+      this.cw = new Int32Array(buf);
+      this.cv = new Float64Array(buf);
+      this.w.push(this.cw);
+      this.v.push(this.cv);
+      this.at = 0;
     }
+    const i = this.at++;
+    this.cw[4 * i] = amount >= 0 ? (c + 1) | PURCHASE : c + 1;
+    this.cw[4 * i + 1] = d;
+    this.cv[2 * i + 1] = amount;
+    return this.size++;
   }
 
-  private rehash(cap: number): void {
-    const { w: ow, v: ov } = this;
-    const buf = new ArrayBuffer(cap * 16);
-    const w = new Int32Array(buf);
-    const v = new Float64Array(buf);
-    for (let j = 0; j < ow.length; j += 4) {
-      const k = ow[j];
-      if (k === 0) continue;
-      const d = ow[j + 1];
-      let i = fastrange(CustomerDays.hash((k & KEY_MASK) - 1, d), cap);
-      while (w[4 * i] !== 0) if (++i === cap) i = 0;
-      w[4 * i] = k;
-      w[4 * i + 1] = d;
-      v[2 * i + 1] = ov[j / 2 + 1];
-    }
-    this.w = w;
-    this.v = v;
-    this.cap = cap;
+  /** Adds a row's amount to entry e. */
+  addTo(e: number, amount: number): void {
+    const i = e & (CHUNK - 1);
+    this.v[e >>> CHUNK_SHIFT][2 * i + 1] += amount;
+    if (amount >= 0) this.w[e >>> CHUNK_SHIFT][4 * i] |= PURCHASE;
   }
 }
 
 const PURCHASE = 1 << 30;
 const KEY_MASK = PURCHASE - 1;
+/** Float64 words of per-customer state (CustomerAccumulator.st). */
+const ST = 8;
 
 /**
  * A set of (customer, 32-bit order-id hash) pairs: counts distinct orders without keeping the ids.
@@ -193,17 +156,17 @@ export class CustomerAccumulator {
   private reservedRows = 0;
   private cap = 1024;
   /**
-   * Per-customer state, 32 bytes a customer in one array: [revenue, margin, orders, dim key], the
-   * dim key being 2 x the day of the row whose dimensions the customer carries + 1 if it is a
-   * purchase. Issue 8: five separate arrays were five cache misses a row at 1M customers; the
-   * measured gain is small (3M rows / 434k customers: 10.7-11.5 -> 10.5 s CPU, noisy shared cores).
+   * Per-customer state, one 64-byte cache line a customer in one array: [revenue, margin, orders,
+   * dim key, latest day, its DayLog entry, -, -], the dim key being 2 x the day of the row whose
+   * dimensions the customer carries + 1 if it is a purchase. Issue 8: separate arrays were a cache
+   * miss each a row at 1M customers.
    */
-  private st: Float64Array = new Float64Array(this.cap * 4);
+  private st: Float64Array = new Float64Array(this.cap * ST);
   /** Day of the row whose dimension values the customer carries (first purchase, else first row). */
   dims: Int32Array;
   readonly dimValues: string[][];
   private dimIndex: Map<string, number>[];
-  days = new CustomerDays();
+  days = new DayLog();
   /** Distinct orders for add(); addAccepted rows carry ingest's newOrder instead (made on first use). */
   private orderSet: OrderSet | null = null;
   hasMargin = false;
@@ -212,7 +175,6 @@ export class CustomerAccumulator {
   private batchCustomers = new Int32Array(0);
   /** True while customer c came from ingest key c for every c (addBatch then maps nothing). */
   private sameKeys = true;
-  private batchSlots = new Int32Array(0);
   private touchSink = 0;
 
   constructor(readonly dimensionCount: number) {
@@ -222,13 +184,25 @@ export class CustomerAccumulator {
   }
 
   /**
-   * Frees the per-row state (the (customer, day) table and the order-id set) once the sorted
+   * Frees the per-row state (the (customer, day) log and the order-id set) once the sorted
    * day lists exist: at 10M rows it is the largest allocation, and the run's later stages
    * would otherwise carry both copies. The accumulator takes no rows after this.
    */
   releaseRowState(): void {
-    this.days = new CustomerDays(16);
+    this.days = new DayLog();
     this.orderSet = null;
+  }
+
+  /**
+   * Frees the per-customer state once summarize has copied it out (64 MB at 1M customers: the
+   * caller may hold the accumulator to the end of the run). Only ids stay; it takes no rows after this.
+   */
+  releaseCustomerState(): void {
+    this.cap = 0;
+    this.st = new Float64Array(0);
+    this.dims = new Int32Array(0);
+    this.keyToCustomer = new Int32Array(0);
+    this.index = null;
   }
 
   /** Writes the identity key -> customer map sameKeys stood for, and stops relying on it. */
@@ -244,7 +218,7 @@ export class CustomerAccumulator {
   column<T extends Float64Array | Int32Array>(k: number, Type: new (n: number) => T): T {
     const n = this.ids.length;
     const out = new Type(n);
-    for (let c = 0; c < n; c++) out[c] = this.st[4 * c + k];
+    for (let c = 0; c < n; c++) out[c] = this.st[ST * c + k];
     return out;
   }
 
@@ -265,26 +239,23 @@ export class CustomerAccumulator {
   private newCustomer(id: string): number {
     const c = this.ids.length;
     if (c === this.cap) this.growCustomers();
-    this.st[4 * c + 3] = NO_DAY * 2;
+    this.st[ST * c + 3] = NO_DAY * 2;
+    this.st[ST * c + 4] = -Infinity; // no day yet
     this.ids.push(id);
     this.index?.set(id, c);
     return c;
   }
 
-  /**
-   * Sizes the (customer, day) table for about `rows` rows before they come: growing by doubling
-   * holds the old and the new table at once (at 10M rows, 134 + 268 MB). It holds at most one
-   * entry a row.
-   */
+  /** About `rows` rows will come: room for their customers (at most one a row, and ~1 in 10 on the bench export) now. */
   reserve(rows: number): void {
     if (rows <= this.reservedRows) return;
     this.reservedRows = rows;
-    this.days.reserve(rows);
+    while (this.cap < rows / 16) this.growCustomers();
   }
 
   private growCustomers(): void {
     const cap = this.cap * 2;
-    this.st = growF64(this.st, cap * 4);
+    this.st = growF64(this.st, cap * ST);
     this.dims = growI32(this.dims, cap * this.dimensionCount);
     this.cap = cap;
   }
@@ -376,25 +347,19 @@ export class CustomerAccumulator {
       cust[i] = c;
     }
     const st = this.st;
-    const days = this.days;
-    days.ensure(n);
-    const slot = this.batchSlots.length >= n ? this.batchSlots : (this.batchSlots = new Int32Array(n));
     let sink = 0;
-    // slots first, then loads alone (many misses in flight; see RowBuilder.resolveBatch)
-    for (let i = 0; i < n; i++) if (ok[i]) slot[i] = days.first(cust[i], day[i]);
-    const w = days.w;
-    for (let i = 0; i < n; i++) if (ok[i]) sink += st[4 * cust[i]] + w[slot[i] << 2];
+    // the customers' state loads first, alone: many cache misses in flight (see RowBuilder.resolveBatch)
+    for (let i = 0; i < n; i++) if (ok[i]) sink += st[ST * cust[i]];
     this.touchSink = sink;
     const { amount, margin, startsOrder, dims } = b;
-    for (let i = 0; i < n; i++) if (ok[i]) this.addTo(cust[i], day[i], amount[i], margin[i], startsOrder[i] === 1, dims[i], slot[i]);
+    for (let i = 0; i < n; i++) if (ok[i]) this.addTo(cust[i], day[i], amount[i], margin[i], startsOrder[i] === 1, dims[i]);
   }
 
   /** countOrder: a purchase row that starts an order (or has no order id: each such row is one). */
-  /** slot: where (c, day)'s probe starts in `days` (CustomerDays.first after ensure), or -1. */
-  private addTo(c: number, day: number, amount: number, margin: number, countOrder: boolean, dims: string[], slot = -1): void {
+  private addTo(c: number, day: number, amount: number, margin: number, countOrder: boolean, dims: string[]): void {
     const isPurchase = amount >= 0;
     const st = this.st;
-    const b = 4 * c;
+    const b = ST * c;
     st[b] += amount;
     if (!Number.isNaN(margin)) {
       st[b + 1] += margin;
@@ -404,8 +369,17 @@ export class CustomerAccumulator {
     const dk = st[b + 3];
     const dimDay = Math.floor(dk / 2); // floor: days before 1970 are negative
     const dimIsPurchase = dk - 2 * dimDay === 1;
-    if (slot < 0) this.days.add(c, day, amount);
-    else this.days.addFrom(slot, c, day, amount);
+    // the customer's latest day: add to its entry; a later day: a new entry; an earlier one: an
+    // entry of its own, merged by dayLists (see DayLog)
+    const latest = st[b + 4];
+    if (day === latest) this.days.addTo(st[b + 5], amount);
+    else {
+      const e = this.days.append(c, day, amount);
+      if (day > latest) {
+        st[b + 4] = day;
+        st[b + 5] = e;
+      } else this.days.outOfOrder++;
+    }
     // Dimension values: those of the first purchase; a refund-only customer keeps its first row's.
     const better = isPurchase
       ? !dimIsPurchase || day < dimDay
@@ -487,24 +461,23 @@ const MAX_DAY_BUCKETS = 1 << 16;
 /**
  * Sorts each customer's days: entries grouped by customer 0..n-1, days ascending within one.
  * A partition of the table's entries by customer range (sequential writes), then per partition
- * (in cache) a counting sort by day and a stable counting sort by customer. Days are unique within
- * a customer (one table entry per (customer, day)), so the order is total. Measured on 1M customers
+ * (in cache) a counting sort by day and a stable counting sort by customer; both are stable, so
+ * entries of one (customer, day) stay in the order they were made, for mergeDays. Measured on 1M customers
  * / 7.4M customer-days (2 cores, shared): ~2.0 s for the direct counting sort, ~0.6-0.9 s now.
  * The local customer index is 13 bits and the purchase flag bit 15 of a Uint16 (PART_SHIFT <= 15).
  */
 function dayLists(acc: CustomerAccumulator): DayLists {
   const n = acc.customerCount;
-  const t = acc.days;
-  const size = t.size;
-  const w = t.w;
-  const tv = t.v;
+  const log = acc.days;
+  const size = log.size;
   const P = 1 << PART_SHIFT;
   const nPart = (n + P - 1) >>> PART_SHIFT;
   // Partition sizes (a few counters: the scan is sequential and the counts stay in L1).
   const cur = new Int32Array(nPart + 1);
-  for (let j = 0; j < w.length; j += 4) {
-    const k = w[j];
-    if (k !== 0) cur[((k & KEY_MASK) - 1) >>> PART_SHIFT]++;
+  for (let ch = 0; ch < log.w.length; ch++) {
+    const w = log.w[ch];
+    const m = 4 * Math.min(CHUNK, size - ch * CHUNK);
+    for (let j = 0; j < m; j += 4) cur[((w[j] & KEY_MASK) - 1) >>> PART_SHIFT]++;
   }
   let maxPart = 0;
   for (let b = 0, o = 0; b <= nPart; b++) {
@@ -521,17 +494,21 @@ function dayLists(acc: CustomerAccumulator): DayLists {
   // range (reordered in place below), the customer within the partition and the purchase flag beside them.
   const local = new Uint16Array(size);
   let minDay = 2 ** 31, maxDay = -(2 ** 31);
-  for (let j = 0; j < w.length; j += 4) {
-    const k = w[j];
-    if (k === 0) continue;
-    const c = (k & KEY_MASK) - 1;
-    const i = cur[c >>> PART_SHIFT]++;
-    local[i] = (c & (P - 1)) | ((k & PURCHASE) >>> 15);
-    const d = w[j + 1];
-    day[i] = d;
-    value[i] = tv[(j >>> 1) + 1];
-    if (d < minDay) minDay = d;
-    if (d > maxDay) maxDay = d;
+  for (let ch = 0; ch < log.w.length; ch++) {
+    const w = log.w[ch];
+    const tv = log.v[ch];
+    const m = 4 * Math.min(CHUNK, size - ch * CHUNK);
+    for (let j = 0; j < m; j += 4) {
+      const k = w[j];
+      const c = (k & KEY_MASK) - 1;
+      const i = cur[c >>> PART_SHIFT]++;
+      local[i] = (c & (P - 1)) | ((k & PURCHASE) >>> 15);
+      const d = w[j + 1];
+      day[i] = d;
+      value[i] = tv[(j >>> 1) + 1];
+      if (d < minDay) minDay = d;
+      if (d > maxDay) maxDay = d;
+    }
   }
   // Pass 2: per partition, a counting sort by day into a scratch copy, then a (stable) counting
   // sort by customer back: each list comes out in day order. Over a span of days too wide for a
@@ -603,7 +580,34 @@ function dayLists(acc: CustomerAccumulator): DayLists {
     }
   }
   dayStart[n] = size;
-  return { dayStart, day, value, purchase };
+  if (log.outOfOrder === 0) return { dayStart, day, value, purchase };
+  return mergeDays({ dayStart, day, value, purchase }, n);
+}
+
+/**
+ * One entry per (customer, day): entries of the same day, adjacent after the (stable) sort and in
+ * the order DayLog made them, summed in that order (so in row order) and their purchase flags or-ed.
+ */
+function mergeDays(l: DayLists, n: number): DayLists {
+  const { dayStart, day, value, purchase } = l;
+  let o = 0;
+  for (let c = 0; c < n; c++) {
+    const from = dayStart[c], to = dayStart[c + 1];
+    dayStart[c] = o;
+    for (let i = from; i < to; i++) {
+      if (i > from && day[i] === day[o - 1]) {
+        value[o - 1] += value[i];
+        purchase[o - 1] |= purchase[i];
+        continue;
+      }
+      day[o] = day[i];
+      value[o] = value[i];
+      purchase[o] = purchase[i];
+      o++;
+    }
+  }
+  dayStart[n] = o;
+  return { dayStart, day: day.slice(0, o), value: value.slice(0, o), purchase: purchase.slice(0, o) };
 }
 
 /** Derives every per-customer figure from the accumulated state (no pass over rows). */
@@ -613,17 +617,21 @@ export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): Custo
   acc.releaseRowState();
   const { dayStart, day, value, purchase } = lists;
   const revenue = acc.column(0, Float64Array);
+  const orders = acc.column(2, Int32Array);
+  const margin = acc.hasMargin ? acc.column(1, Float64Array) : revenue.map((r) => r * opts.marginShare);
+  const dims = acc.dims.slice(0, n * acc.dimensionCount);
+  acc.releaseCustomerState();
   const s: CustomerSummary = {
     n,
     ids: acc.ids,
     firstDay: new Float64Array(n), // every customer's is written below (NaN: no purchase)
     lastDay: new Float64Array(n),
-    orders: acc.column(2, Int32Array),
+    orders,
     purchaseDays: new Int32Array(n),
     revenue,
-    margin: acc.hasMargin ? acc.column(1, Float64Array) : revenue.map((r) => r * opts.marginShare),
+    margin,
     firstOrderValue: new Float64Array(n),
-    dims: acc.dims.slice(0, n * acc.dimensionCount),
+    dims,
     dimValues: acc.dimValues,
     dimensionCount: acc.dimensionCount,
     hasMargin: acc.hasMargin,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CustomerAccumulator, summarize } from '../lib/customers.js';
+import { CustomerAccumulator, summarize, type CustomerSummary } from '../lib/customers.js';
 import { CDNOW_SAMPLE_CONFIG, cdnowDir, computeCore, fileInput } from './helpers/core.js';
 
 describe('per-customer summary', () => {
@@ -117,5 +118,61 @@ describe('CustomerAccumulator.addBatch', () => {
     expect(state(inOrder)).toEqual({ ids: ['a', 'b', 'c', 'd'], revenue: [4, 4, 4, 1], orders: [2, 2, 1, 1] });
     expect(state(outOfOrder)).toEqual(state(byRows));
     expect(state(outOfOrder).ids).toEqual(['b', 'a', 'd', 'c']);
+  });
+});
+
+describe('customer days (DayLog) in any row order', () => {
+  const opts = { asOfDay: 100, calibrationEndDay: 50, unitDays: 1, marginShare: 0.5 };
+  const lists = (s: CustomerSummary) => {
+    return s.ids.map((id, c) => {
+      const { dayStart, day, value, purchase } = s.lists;
+      const out: [number, number, number][] = [];
+      for (let i = dayStart[c]; i < dayStart[c + 1]; i++) out.push([day[i], value[i], purchase[i]]);
+      return [id, out] as const;
+    });
+  };
+
+  it('merges the entries of a day met again after a later day, summing in row order', () => {
+    const acc = new CustomerAccumulator(0);
+    const row = (id: string, day: number, amount: number) => acc.add({ customerId: id, day, amount, orderId: null, margin: null, dims: [] });
+    row('a', 5, 10);
+    row('a', 3, -1); // earlier day: an entry of its own (a refund: not a purchase day yet)
+    row('a', 5, 2); // the latest day again
+    row('a', 3, 4); // day 3 again, after day 5: merged with the first day-3 entry, now a purchase
+    row('a', 9, -2); // refund-only day
+    row('b', 7, 0.1);
+    row('b', 2, 0.2);
+    row('b', 2, 0.7);
+    row('b', 7, 0.3);
+    const s = summarize(acc, opts);
+    expect(lists(s)).toEqual([
+      ['a', [[3, 3, 1], [5, 12, 1], [9, -2, 0]]],
+      ['b', [[2, 0.2 + 0.7, 1], [7, 0.1 + 0.3, 1]]],
+    ]);
+    expect([s.purchaseDays[0], s.firstDay[0], s.lastDay[0], s.firstOrderValue[0]]).toEqual([2, 3, 5, 3]);
+    expect([s.purchaseDays[1], s.frequency[1], s.zbar[1]]).toEqual([2, 1, 0.1 + 0.3]);
+  });
+
+  it('gives every ordering of the same rows the same day lists as a map of (customer, day) sums', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: -5, max: 20 })), { minLength: 1, maxLength: 80 }),
+        (rows) => {
+          const acc = new CustomerAccumulator(0);
+          // integer amounts: sums are exact whatever the order, so the reference needs no row order
+          const ref = new Map<string, Map<number, [number, number]>>();
+          for (const [k, day, amount] of rows) {
+            const id = `c${k}`;
+            acc.add({ customerId: id, day, amount, orderId: null, margin: null, dims: [] });
+            const days = ref.get(id) ?? ref.set(id, new Map()).get(id)!;
+            const [v, p] = days.get(day) ?? [0, 0];
+            days.set(day, [v + amount, amount >= 0 ? 1 : p]);
+          }
+          const expected = [...ref].map(([id, days]) => [id, [...days].sort((x, y) => x[0] - y[0]).map(([d, [v, p]]) => [d, v, p])] as const);
+          expect(lists(summarize(acc, opts))).toEqual(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

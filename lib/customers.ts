@@ -519,7 +519,10 @@ function dayLists(acc: CustomerAccumulator): DayLists {
   const sValue = new Float64Array(maxPart);
   const fill = new Int32Array(P);
   const span = maxDay - minDay + 1;
-  const byDay = size > 0 && span <= MAX_DAY_BUCKETS ? new Int32Array(span) : null;
+  // every customer's entries already in day order (no day earlier than its customer's latest came):
+  // the stable sort by customer alone keeps them so
+  const inDayOrder = log.outOfOrder === 0;
+  const byDay = !inDayOrder && size > 0 && span <= MAX_DAY_BUCKETS ? new Int32Array(span) : null;
   for (let b = 0; b < nPart; b++) {
     const loC = b << PART_SHIFT;
     const nc = Math.min(n, loC + P) - loC;
@@ -559,7 +562,7 @@ function dayLists(acc: CustomerAccumulator): DayLists {
       value[i] = sValue[x];
       purchase[i] = k >>> 15;
     }
-    if (byDay) continue;
+    if (byDay || inDayOrder) continue;
     for (let c = loC; c < loC + nc; c++) {
       const first = dayStart[c], end = fill[c - loC];
       for (let i = first + 1; i < end; i++) {

@@ -120,6 +120,38 @@ describe('Parquet written by DuckDB', () => {
     expect(gz.files[0]).toMatchObject({ format: 'parquet', compressed: true });
   });
 
+  it('rows read in place from their columns equal the row path, on values that need the row path', async () => {
+    // every kind of value processColumns hands back: nulls, padded and non-ASCII text, non-finite
+    // and unparsable numbers, another currency, blank margins, empty order ids, duplicates
+    const path = join(dir, 'edge.parquet');
+    await db.run(`
+      COPY (SELECT
+        CASE WHEN i % 41 = 0 THEN NULL WHEN i % 13 = 0 THEN '  c' || (i % 50) || ' ' WHEN i % 17 = 0 THEN 'é' || (i % 50) WHEN i % 43 = 0 THEN '   ' ELSE 'c' || (i % 50) END AS customer_id,
+        CASE WHEN i % 37 = 0 THEN NULL ELSE DATE '2022-01-01' + CAST(i % 400 AS INTEGER) END AS order_date,
+        CASE WHEN i % 31 = 0 THEN NULL WHEN i % 29 = 0 THEN 'nan'::DOUBLE WHEN i % 23 = 0 THEN 'inf'::DOUBLE ELSE ((i * 37) % 5000) / 100.0 - 5 END AS amount,
+        CASE WHEN i % 19 = 0 THEN ' 12.50 ' WHEN i % 53 = 0 THEN '1e3' WHEN i % 59 = 0 THEN 'x' WHEN i % 61 = 0 THEN '' ELSE CAST(((i * 11) % 900) / 100.0 AS VARCHAR) END AS amount_t,
+        CASE WHEN i % 47 = 0 THEN NULL WHEN i % 11 = 0 THEN ' ' || strftime(DATE '2022-01-01' + CAST(i % 400 AS INTEGER), '%Y-%m-%d') WHEN i % 67 = 0 THEN '2022-02-30' ELSE strftime(DATE '2022-01-01' + CAST(i % 400 AS INTEGER), '%Y-%m-%d') END AS date_t,
+        CASE WHEN i % 7 = 0 THEN NULL WHEN i % 9 = 0 THEN 'nan'::DOUBLE ELSE i / 100.0 END AS margin,
+        CASE WHEN i % 5 = 0 THEN NULL WHEN i % 6 = 0 THEN '  ' WHEN i % 71 = 0 THEN 'abc' ELSE CAST(i / 10 AS VARCHAR) END AS margin_t,
+        CASE WHEN i % 8 = 0 THEN NULL WHEN i % 14 = 0 THEN '' WHEN i % 73 = 0 THEN 'ordé' ELSE ' o' || (i // 3) END AS order_id,
+        CASE WHEN i % 27 = 0 THEN 'eur' WHEN i % 33 = 0 THEN NULL WHEN i % 34 = 0 THEN ' usd ' ELSE 'USD' END AS currency,
+        CASE WHEN i % 21 = 0 THEN NULL WHEN i % 22 = 0 THEN ' EU ' WHEN i % 79 = 0 THEN 'Ünïcode' ELSE ['EU','NA','APAC'][1 + i % 3] END AS region
+      FROM range(3000) r(i), range(2) dup(j) ORDER BY i, j) TO '${path}' (FORMAT parquet, ROW_GROUP_SIZE 700)`);
+    const buf = readFileSync(path);
+    const columns = { orderId: 'order_id', margin: 'margin', currency: 'currency', dimensions: ['region'] };
+    for (const cols of [columns, { ...columns, amount: 'amount_t', orderDate: 'date_t', margin: 'margin_t' }]) {
+      const inPlace = await run([memFile(path, buf)], { input: { columns: cols } });
+      const byRow = await run([memFile(path, buf)], { input: { columns: cols } }, { parquetColumnPath: false });
+      expect(balanced(inPlace)).toBe(true);
+      expect(inPlace.rows).toEqual(byRow.rows);
+      expect(inPlace.accepted).toEqual(byRow.accepted);
+      expect(inPlace.rejects).toEqual(byRow.rejects);
+      // the file exercises accepted rows, rejects of several columns and duplicates
+      expect(inPlace.rows.duplicates).toBeGreaterThan(1000);
+      expect(new Set(inPlace.rejects.map((r) => r.column)).size).toBeGreaterThanOrEqual(4);
+    }
+  });
+
   it('truncated or corrupt Parquet, and a missing column, are IngestErrors naming the file', async () => {
     const path = join(dir, 'x-zstd.parquet');
     const buf = readFileSync(path);

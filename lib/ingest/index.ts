@@ -67,6 +67,8 @@ export interface IngestOptions {
    * are TypeScript loaded by tsx). Tests turn it off so that small files reach the workers.
    */
   parseWhileWorkersStart?: boolean;
+  /** Read Parquet rows in place from their columns where it can (default true; tests compare it with the row path). */
+  parquetColumnPath?: boolean;
 }
 
 const EXT_FORMATS: [string[], InputFormat][] = [
@@ -328,6 +330,7 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
     onReject: opts.onReject,
     expectedRows: expectedRows(files),
     dedupe,
+    columnPath: opts.parquetColumnPath,
   });
   const counter: ByteCounter = { bytes: 0 };
   const progress = new Progress(builder, counter, opts.onProgress);

@@ -51,15 +51,14 @@ export function defaultParseWorkers(): number {
 /**
  * Every how many blocks (or row groups) the main thread parses one itself, 0 = none. With one
  * worker the main thread's lookups take less time than the worker's parsing, so it would wait
- * for the worker; parsing a share of the blocks meanwhile evens the two threads out. A Parquet
- * row group costs the worker less than CSV text does, so the main thread takes more of them
- * (measured, 10M rows, interleaved runs: Parquet 1 in 4 11.0 s against 1 in 6 12.0 s; CSV 1 in 4,
- * 5 and 6 within noise).
+ * for the worker; parsing a share of the blocks meanwhile evens the two threads out. Measured
+ * (10M rows, interleaved runs), Parquet: 1 in 6 10.7 s, 1 in 4 11.4 s, 1 in 9 11.0 s; CSV: 1 in 4,
+ * 5 and 6 within noise.
  */
-export function mainThreadShare(workers: number, format: 'csv' | 'parquet' = 'csv'): number {
+export function mainThreadShare(workers: number): number {
   const env = process.env.TAILWATCH_MAIN_SHARE;
   if (env !== undefined && env.trim() !== '') return Number(env);
-  return workers === 1 ? (format === 'parquet' ? 4 : 6) : 0;
+  return workers === 1 ? 6 : 0;
 }
 
 /**

@@ -424,7 +424,7 @@ export async function readParquet(
         else pool.absorb(r, builder, 1);
         opts.progress();
       };
-      const every = mainThreadShare(pool.size, 'parquet');
+      const every = mainThreadShare(pool.size);
       try {
         let i = 0;
         for (const range of ranges) {
@@ -508,7 +508,9 @@ export function parquetRows(builder: RowBuilder, colOf: (FlatColumn | null)[], c
   const nt = tSlot.length;
   const nn = nSlot.length;
   const ng = gSlot.length;
+  const inPlace = builder.bindColumns(colOf);
   for (let i = 0; i < n; i++) {
+    if (inPlace && builder.processColumns(i) >= 0) continue;
     for (let k = 0; k < nt; k++) {
       const a = tSt[k][i];
       if (a < 0) vals[tSlot[k]] = null;

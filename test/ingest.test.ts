@@ -169,6 +169,23 @@ describe('duplicates', () => {
     expect(r.files.map((f) => f.rows)).toEqual([1, 2]);
   });
 
+  it('a row in a CSV and again in a JSON Lines file (values read as bytes, then as text) is one row', async () => {
+    // order ids of 1 to 9 characters (every tail length of the four-byte steps) and a non-ASCII one
+    const orders = ['a', 'ab', 'abc', 'abcd', 'abcde', 'abcdef', 'abcdefg', 'abcdefgh', 'abcdefghi', 'ordé1'];
+    const csv = memFile('a.csv', 'order_id,customer_id,order_date,amount,sku\n' + orders.map((o, i) => `${o},c${i},2024-01-01,5,x\n`).join(''));
+    const jsonl = memFile(
+      'b.jsonl',
+      orders.map((o, i) => JSON.stringify({ order_id: o, customer_id: `c${i}`, order_date: '2024-01-01', amount: 5, sku: 'x' }) + '\n').join('') +
+        // one field different each: not duplicates
+        JSON.stringify({ order_id: 'abcdefgh', customer_id: 'c7', order_date: '2024-01-02', amount: 5, sku: 'x' }) + '\n' +
+        JSON.stringify({ order_id: 'abcdefgh', customer_id: 'c6', order_date: '2024-01-01', amount: 5, sku: 'x' }) + '\n' +
+        JSON.stringify({ order_id: 'abcdefgh', customer_id: 'c7', order_date: '2024-01-01', amount: 5, sku: 'y' }) + '\n' +
+        JSON.stringify({ order_id: 'abcdefgH', customer_id: 'c7', order_date: '2024-01-01', amount: 5, sku: 'x' }) + '\n',
+    );
+    const r = await run([csv, jsonl], cfg);
+    expect(r.rows).toEqual({ read: 24, accepted: 14, rejected: 0, ignored: 0, duplicates: 10 });
+  });
+
   it('without an order id, identical rows are separate purchases unless dedupe is asked for', async () => {
     const body = HDR + 'a,2024-01-01,5\na,2024-01-01,5\n';
     expect((await run([memFile('a.csv', body)])).rows.duplicates).toBe(0);

@@ -923,12 +923,11 @@ export class RowBuilder {
     const orderBytes = this.rOrderBytes;
     const hasOrder = orderBytes !== null || this.rOrder !== null;
     if (this.dedupe) {
-      // every field but the dimensions (their keys are per thread; resolve() adds them)
+      // every field but the customer id and the dimensions: their keys, which stand for them
+      // exactly, are added by resolve() (a parse worker's keys are its own until then)
       const fp = this.fp;
       fp.reset();
-      if (c !== null) fp.bytes(c, cs, ce);
-      else fp.str(id!);
-      fp.num(day);
+      fp.int(day);
       fp.num(this.rAmount);
       if (orderBytes !== null) fp.bytes(orderBytes, this.rOrderStart, this.rOrderEnd);
       else if (this.rOrder !== null) fp.str(this.rOrder);
@@ -1040,6 +1039,11 @@ export class RowBuilder {
     const { bHi, bLo } = this;
     const fp = this.fp;
     const dedupe = this.dedupe;
+    let sink = 0;
+    // independent loads first (see the batch fields), then the real lookups in row order
+    for (let r = from; r < from + n; r++) if (pre[r] < 0) sink ^= ids.touch(hash[r]);
+    for (let r = from; r < from + n; r++) if (pre[r] < 0) sink ^= ids.touchArena(hash[r]);
+    for (let r = from; r < from + n; r++) key[r - from] = pre[r] >= 0 ? pre[r] : ids.internHashed(arena, off[r], off[r] + len[r], hash[r]);
     for (let i = 0; i < n; i++) {
       const r = from + i;
       for (let d = 0; d < nd; d++) {
@@ -1048,24 +1052,16 @@ export class RowBuilder {
       }
       batch.dims[i] = this.dimsOf();
       if (dedupe) {
-        if (nd === 0) {
-          bHi[i] = st.hi[r];
-          bLo[i] = st.lo[r];
-        } else {
-          fp.reset();
-          fp.int(st.hi[r]);
-          fp.int(st.lo[r]);
-          for (let d = 0; d < nd; d++) fp.int(this.dimKeys[d]);
-          bHi[i] = fp.hi;
-          bLo[i] = fp.lo;
-        }
+        // the staged fingerprint with the customer's and dimensions' keys (see stage())
+        fp.reset();
+        fp.int(st.hi[r]);
+        fp.int(st.lo[r]);
+        fp.int(key[i]);
+        for (let d = 0; d < nd; d++) fp.int(this.dimKeys[d]);
+        bHi[i] = fp.hi;
+        bLo[i] = fp.lo;
       }
     }
-    let sink = 0;
-    // independent loads first (see the batch fields), then the real lookups in row order
-    for (let r = from; r < from + n; r++) if (pre[r] < 0) sink ^= ids.touch(hash[r]);
-    for (let r = from; r < from + n; r++) if (pre[r] < 0) sink ^= ids.touchArena(hash[r]);
-    for (let r = from; r < from + n; r++) key[r - from] = pre[r] >= 0 ? pre[r] : ids.internHashed(arena, off[r], off[r] + len[r], hash[r]);
     const orders = this.orders;
     const slot = this.bSlot;
     if (orders !== null) {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { defaultParseWorkers } from '../lib/ingest/parallel.js';
+import { defaultParseWorkers, ParsePool } from '../lib/ingest/parallel.js';
 import { parseConfig } from '../lib/config.js';
 import { ingest, type IngestOptions, type Reject, type SalesRow } from '../lib/ingest/index.js';
 import { memFile } from './fixtures/ingest/helpers.js';
@@ -82,6 +82,38 @@ describe('parse workers', () => {
       // the main thread reading while the worker starts, then handing over
       const eager = await read(memFile('x.csv', text, 1000), 1, { parseWhileWorkersStart: true, parseBlockBytes: 256 });
       expect(eager).toEqual(one);
+    }
+  });
+
+  it('hand over from the main thread to the worker once it has started, with the same rows', async () => {
+    const text = exportText(6000, 3);
+    const one = await read(memFile('x.csv', text, 1000), 0);
+    // a file whose first third comes at once and the rest only once the worker has started
+    const bytes = Buffer.from(text);
+    const opened = vi.spyOn(ParsePool, 'open');
+    const slow = {
+      ...memFile('x.csv', text),
+      async *open() {
+        const third = Math.floor(bytes.length / 3);
+        for (let i = 0; i < third; i += 512) yield bytes.subarray(i, Math.min(i + 512, third));
+        const pool = opened.mock.results[0]?.value as ParsePool | null | undefined;
+        for (let waited = 0; pool && !pool.started && waited < 30_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+        for (let i = third; i < bytes.length; i += 512) yield bytes.subarray(i, i + 512);
+      },
+    };
+    vi.stubEnv('TAILWATCH_MAIN_SHARE', '0'); // every block the main thread parses is one read before the worker started
+    const onMain = vi.spyOn(ParsePool.prototype, 'recycle');
+    const onWorker = vi.spyOn(ParsePool.prototype, 'absorb');
+    try {
+      const eager = await read(slow, 1, { parseWhileWorkersStart: true, parseBlockBytes: 256 });
+      expect(onMain.mock.calls.length).toBeGreaterThan(0);
+      expect(onWorker.mock.calls.length).toBeGreaterThan(0);
+      expect(eager).toEqual(one);
+    } finally {
+      opened.mockRestore();
+      onMain.mockRestore();
+      onWorker.mockRestore();
+      vi.unstubAllEnvs();
     }
   });
 

@@ -199,7 +199,8 @@ export class RowBuilder {
   private rAmount = 0;
   private rQuantity = 0;
   private rUnitPrice = 0;
-  private rMargin: number | null = null;
+  /** NaN = no margin (a margin that is NaN is rejected): a number field, no heap number a row for null's sake. */
+  private rMargin = Number.NaN;
   /** Order id: a string (string path), bytes b[rOrderStart, rOrderEnd) (byte path), or none. */
   private rOrder: string | null = null;
   private rOrderBytes: Uint8Array | null = null;
@@ -474,7 +475,7 @@ export class RowBuilder {
     this.rAmount = amount;
     this.rQuantity = 0;
     this.rUnitPrice = 0;
-    this.rMargin = margin;
+    this.rMargin = margin ?? Number.NaN;
     return this.stage(cb, cs, ce, null);
   }
 
@@ -734,7 +735,7 @@ export class RowBuilder {
     this.rAmount = amount;
     this.rQuantity = quantity;
     this.rUnitPrice = unitPrice;
-    this.rMargin = margin;
+    this.rMargin = margin ?? Number.NaN;
     this.rOrder = orderId;
     return cb !== null ? this.stage(cb, cs, ce, null) : this.stage(null, 0, 0, customerId);
   }
@@ -853,7 +854,7 @@ export class RowBuilder {
     this.rAmount = amount;
     this.rQuantity = quantity;
     this.rUnitPrice = unitPrice;
-    this.rMargin = margin;
+    this.rMargin = margin ?? Number.NaN;
     return true;
   }
 
@@ -932,7 +933,7 @@ export class RowBuilder {
       if (orderBytes !== null) fp.bytes(orderBytes, this.rOrderStart, this.rOrderEnd);
       else if (this.rOrder !== null) fp.str(this.rOrder);
       else fp.nullish();
-      if (this.rMargin === null) fp.nullish();
+      if (Number.isNaN(this.rMargin)) fp.nullish();
       else fp.num(this.rMargin);
       if (!this.mapped[SLOT.amount]) {
         fp.num(this.rQuantity);
@@ -952,7 +953,7 @@ export class RowBuilder {
     if (st.orderIds) st.orderIds[i] = orderBytes !== null ? utf8(orderBytes, this.rOrderStart, this.rOrderEnd) : this.rOrder;
     st.day[i] = day;
     st.amount[i] = this.rAmount;
-    st.margin[i] = this.rMargin === null ? Number.NaN : this.rMargin;
+    st.margin[i] = this.rMargin;
     const nd = this.nDims;
     for (let d = 0; d < nd; d++) st.dimKeys[i * nd + d] = this.dimKeys[d];
     st.n = i + 1;

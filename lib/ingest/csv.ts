@@ -513,16 +513,43 @@ export class ByteCsvSplitter {
         }
         if (!quoted) lineEnd = p < len ? p : -1;
       } else {
-        // the line end and the next quote by Buffer.indexOf (native memchr), then one compare a
-        // byte for the delimiters: a byte loop testing three characters cost ~2x (issue 8)
-        lineEnd = buf.indexOf(10, p);
-        const e = lineEnd < 0 ? len : lineEnd;
+        // the next quote by Buffer.indexOf (native memchr); a delimiter below the line feed (a tab):
+        // the line end by indexOf too, then one compare a byte for the delimiters (a byte loop
+        // testing three characters cost ~2x; issue 8)
         if (nextQuote < p) {
           nextQuote = buf.indexOf(qc, p);
           if (nextQuote < 0) nextQuote = len;
         }
-        if (nextQuote < e) quoted = true;
+        if (dc > 10) {
+          // the delimiters and the line end in one pass (a byte above the delimiter is neither),
+          // without a Buffer.indexOf call a line; a quote in the line: the fields are dropped
+          // and the record goes to slow() as before
+          starts[0] = p;
+          for (;;) {
+            const room = starts.length - 1;
+            for (; p < len; p++) {
+              const c = buf[p];
+              if (c > dc) continue;
+              if (c === dc) {
+                if (n === room) break;
+                ends[n] = p;
+                n++;
+                starts[n] = p + 1;
+              } else if (c === 10) break;
+            }
+            if (p >= len || buf[p] === 10) break;
+            this.grow();
+            starts = this.starts;
+            ends = this.ends;
+          }
+          lineEnd = p < len ? p : -1;
+          if (nextQuote < p) {
+            quoted = true;
+            n = 0;
+          }
+        } else if (nextQuote < (lineEnd = buf.indexOf(10, p)) || (lineEnd < 0 && nextQuote < len)) quoted = true;
         else {
+          const e = lineEnd < 0 ? len : lineEnd;
           starts[0] = p;
           for (;;) {
             // no call inside this loop: V8 then keeps the buffer's and arrays' data pointers out

@@ -88,12 +88,14 @@ export class Interner {
     if (inline) {
       w0 = 0;
       w3 = len << 24;
-      for (let i = 0; i < len; i++) {
-        const c = b[start + i];
-        if (i < 4) w0 |= c << (8 * i);
-        else if (i < 8) w2 |= c << (8 * (i - 4));
-        else w3 |= c << (8 * (i - 8));
-      }
+      // whole words where they fit, no test a byte (ids such as "C0000038" are two loads of four)
+      if (len >= 4) {
+        w0 = b[start] | (b[start + 1] << 8) | (b[start + 2] << 16) | (b[start + 3] << 24);
+        if (len >= 8) {
+          w2 = b[start + 4] | (b[start + 5] << 8) | (b[start + 6] << 16) | (b[start + 7] << 24);
+          for (let i = 8; i < len; i++) w3 |= b[start + i] << (8 * (i - 8));
+        } else for (let i = 4; i < len; i++) w2 |= b[start + i] << (8 * (i - 4));
+      } else for (let i = 0; i < len; i++) w0 |= b[start + i] << (8 * i);
     }
     const slots = this.slots;
     const mask = this.mask;

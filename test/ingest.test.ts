@@ -148,6 +148,18 @@ describe('reject reasons (file, 1-based line, column, reason)', () => {
   });
 });
 
+describe('dimensions', () => {
+  it("carry each row's values, whether the value keys are small (an array of tuples) or not (a map)", async () => {
+    const lines = Array.from({ length: 120 }, (_, i) => `c${i % 7},2024-01-01,1,r${(i * 7) % 40},ch${i % 3},t${i % 20}`);
+    const body = 'customer_id,order_date,amount,region,channel,team\n' + lines.join('\n') + '\n';
+    for (const dims of [['region', 'channel'], ['channel'], ['channel', 'team', 'region'], ['region', 'channel', 'team', 'channel']]) {
+      const r = await run([memFile('d.csv', body)], { input: { columns: { dimensions: dims } } });
+      const col = (name: string) => ['region', 'channel', 'team'].indexOf(name) + 3;
+      expect(r.accepted.map((x) => x.dims)).toEqual(lines.map((l) => dims.map((d) => l.split(',')[col(d)])));
+    }
+  });
+});
+
 describe('duplicates', () => {
   const cfg = { input: { columns: { orderId: 'order_id', dimensions: ['sku'] } } };
   it('the same row exported twice counts once; lines of one order are not duplicates', async () => {

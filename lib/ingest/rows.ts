@@ -138,6 +138,8 @@ export class RowBuilder {
   private readonly dimKeys: Int32Array;
   /** Shared dims arrays by tuple of dimension keys (at most 3 dimensions of < 1024 values each). */
   private readonly tuples = new Map<number, string[]>();
+  /** The same, by a dense index while every key is below 16 (up to 3 dimensions): an array load, not a Map lookup a row. */
+  private readonly smallTuples: (string[] | undefined)[] = new Array(1 << 12).fill(undefined);
   private lastTupleKey = -1;
   private lastTuple: string[] = EMPTY_DIMS;
   private readonly view: AcceptedRow = {
@@ -595,6 +597,20 @@ export class RowBuilder {
     const n = this.nDims;
     if (n === 0) return EMPTY_DIMS;
     const k = this.dimKeys;
+    if (n <= 3) {
+      let small = 0;
+      let d = 0;
+      for (; d < n && k[d] < 16; d++) small |= k[d] << (4 * d);
+      if (d === n) {
+        let dims = this.smallTuples[small];
+        if (dims === undefined) {
+          dims = new Array<string>(n);
+          for (let q = 0; q < n; q++) dims[q] = this.dimIds[q].strings[k[q]];
+          this.smallTuples[small] = dims;
+        }
+        return dims;
+      }
+    }
     let key = 0;
     let fits = n <= 3;
     for (let d = 0; d < n && fits; d++) {

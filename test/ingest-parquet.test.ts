@@ -146,6 +146,20 @@ describe('Parquet written by DuckDB', () => {
       expect(inPlace.rows).toEqual(byRow.rows);
       expect(inPlace.accepted).toEqual(byRow.accepted);
       expect(inPlace.rejects).toEqual(byRow.rejects);
+      // the orders each row starts (the order-id hashes) and the customer keys, too
+      const orders = async (parquetColumnPath: boolean) => {
+        const out: string[] = [];
+        const { ingest } = await import('../lib/ingest/index.js');
+        const { parseConfig } = await import('../lib/config.js');
+        await ingest([memFile(path, buf)], parseConfig({ input: { columns: cols } }), {
+          parquetColumnPath,
+          onAccepted: (r) => out.push(`${r.customerKey}/${r.hasOrder}/${r.orderHash}/${r.newOrder}`),
+        });
+        return out;
+      };
+      const a = await orders(true);
+      expect(a.filter((x) => x.endsWith('/true')).length).toBeGreaterThan(100);
+      expect(a).toEqual(await orders(false));
       // the file exercises accepted rows, rejects of several columns and duplicates
       expect(inPlace.rows.duplicates).toBeGreaterThan(1000);
       expect(new Set(inPlace.rejects.map((r) => r.column)).size).toBeGreaterThanOrEqual(4);

@@ -79,6 +79,21 @@ export function orderHash(s: string): number {
   return h | 0;
 }
 
+/**
+ * orderHash() of the ASCII text in b[start, end) (the same value as of that string), or NaN when a
+ * byte is not ASCII: one pass for both the check and the hash.
+ */
+function asciiOrderHash(b: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  let any = 0;
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    any |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return any > 127 ? Number.NaN : h | 0;
+}
+
 function isWs(c: number): boolean {
   // what String.prototype.trim removes, within ASCII: TAB LF VT FF CR SPACE
   return c === 32 || (c >= 9 && c <= 13);
@@ -207,6 +222,8 @@ export class RowBuilder {
   private rOrder: string | null = null;
   private rOrderBytes: Uint8Array | null = null;
   private rOrderStart = 0;
+  /** orderHash() of the order id's bytes, made with the check that they are ASCII (asciiOrderHash). */
+  private rOrderHash = 0;
   private rOrderEnd = 0;
   /** The row group's columns by slot (bindColumns), for processColumns. */
   private cols: (FlatColumn | null)[] = [];
@@ -420,11 +437,13 @@ export class RowBuilder {
         const ob = c.data;
         while (s < e && isWs(ob[s])) s++;
         while (e > s && isWs(ob[e - 1])) e--;
-        if (!isAscii(ob, s, e)) return -1;
+        const oh = asciiOrderHash(ob, s, e);
+        if (oh !== oh) return -1;
         if (s < e) {
           this.rOrderBytes = ob;
           this.rOrderStart = s;
           this.rOrderEnd = e;
+          this.rOrderHash = oh;
         }
       }
     }
@@ -683,11 +702,13 @@ export class RowBuilder {
     this.rOrderBytes = null;
     if (mapped[SLOT.orderId]) {
       const ob = this.trimRange(SLOT.orderId);
-      if (ob !== null && isAscii(ob, this.bs, this.be)) {
+      const oh = ob !== null ? asciiOrderHash(ob, this.bs, this.be) : Number.NaN;
+      if (oh === oh) {
         if (this.bs < this.be) {
           this.rOrderBytes = ob;
           this.rOrderStart = this.bs;
           this.rOrderEnd = this.be;
+          this.rOrderHash = oh;
         }
       } else {
         if (ob !== null) this.vals[SLOT.orderId] = utf8(ob, this.tStart[SLOT.orderId], this.tEnd[SLOT.orderId]);
@@ -830,10 +851,12 @@ export class RowBuilder {
       while (s < e && isWs(b[s])) s++;
       while (e > s && isWs(b[e - 1])) e--;
       if (s < e) {
-        if (!isAscii(b, s, e)) return false; // hashed as UTF-16 units: ASCII only here
+        const oh = asciiOrderHash(b, s, e); // hashed as UTF-16 units: ASCII only here
+        if (oh !== oh) return false;
         this.rOrderBytes = b;
         this.rOrderStart = s;
         this.rOrderEnd = e;
+        this.rOrderHash = oh;
       }
     }
 
@@ -959,11 +982,8 @@ export class RowBuilder {
       st.lo[i] = fp.lo;
     }
     let oh = 0;
-    if (orderBytes !== null) {
-      let h = 0x811c9dc5;
-      for (let k = this.rOrderStart; k < this.rOrderEnd; k++) h = Math.imul(h ^ orderBytes[k], 0x01000193);
-      oh = h | 0;
-    } else if (this.rOrder !== null) oh = orderHash(this.rOrder);
+    if (orderBytes !== null) oh = this.rOrderHash;
+    else if (this.rOrder !== null) oh = orderHash(this.rOrder);
     st.hasOrder[i] = hasOrder ? 1 : 0;
     st.orderHash[i] = oh;
     if (st.orderIds) st.orderIds[i] = orderBytes !== null ? utf8(orderBytes, this.rOrderStart, this.rOrderEnd) : this.rOrder;
@@ -1170,11 +1190,6 @@ export class RowBuilder {
 /** Whether b[start, end) is empty after String.prototype.trim (ASCII blanks only; else the string path decides). */
 function blankB(b: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (!isWs(b[i])) return false;
-  return true;
-}
-
-function isAscii(b: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (b[i] > 127) return false;
   return true;
 }
 

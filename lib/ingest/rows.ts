@@ -433,19 +433,7 @@ export class RowBuilder {
       c = cols[SLOT.orderId]!;
       s = c.st[i];
       e = c.en[i];
-      if (s >= 0) {
-        const ob = c.data;
-        while (s < e && isWs(ob[s])) s++;
-        while (e > s && isWs(ob[e - 1])) e--;
-        const oh = asciiOrderHash(ob, s, e);
-        if (oh !== oh) return -1;
-        if (s < e) {
-          this.rOrderBytes = ob;
-          this.rOrderStart = s;
-          this.rOrderEnd = e;
-          this.rOrderHash = oh;
-        }
-      }
+      if (s >= 0 && !this.orderIdBytes(c.data, s, e)) return -1;
     }
 
     let margin: number | null = null;
@@ -498,6 +486,23 @@ export class RowBuilder {
     this.rUnitPrice = 0;
     this.rMargin = margin ?? Number.NaN;
     return this.stage(cb, cs, ce, null);
+  }
+
+  /**
+   * The order id given as bytes b[s, e), trimmed: kept with its hash (rOrderBytes.., rOrderHash)
+   * unless empty. False when a byte is not ASCII (it is hashed as UTF-16 units: the string path decides).
+   */
+  private orderIdBytes(b: Uint8Array, s: number, e: number): boolean {
+    while (s < e && isWs(b[s])) s++;
+    while (e > s && isWs(b[e - 1])) e--;
+    if (s === e) return true;
+    const oh = asciiOrderHash(b, s, e);
+    if (oh !== oh) return false;
+    this.rOrderBytes = b;
+    this.rOrderStart = s;
+    this.rOrderEnd = e;
+    this.rOrderHash = oh;
+    return true;
   }
 
   /**
@@ -846,18 +851,7 @@ export class RowBuilder {
     this.rOrderBytes = null;
     if (mapped[SLOT.orderId]) {
       f = col[SLOT.orderId];
-      s = st[f];
-      e = en[f];
-      while (s < e && isWs(b[s])) s++;
-      while (e > s && isWs(b[e - 1])) e--;
-      if (s < e) {
-        const oh = asciiOrderHash(b, s, e); // hashed as UTF-16 units: ASCII only here
-        if (oh !== oh) return false;
-        this.rOrderBytes = b;
-        this.rOrderStart = s;
-        this.rOrderEnd = e;
-        this.rOrderHash = oh;
-      }
+      if (!this.orderIdBytes(b, st[f], en[f])) return false;
     }
 
     let margin: number | null = null;

@@ -583,7 +583,7 @@ function dayLists(acc: CustomerAccumulator): DayLists {
     }
   }
   dayStart[n] = size;
-  if (log.outOfOrder === 0) return { dayStart, day, value, purchase };
+  if (inDayOrder) return { dayStart, day, value, purchase };
   return mergeDays({ dayStart, day, value, purchase }, n);
 }
 

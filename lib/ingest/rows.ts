@@ -462,15 +462,9 @@ export class RowBuilder {
       const st0 = c.st[i];
       if (st0 < 0) return -1;
       const raw = c.data;
-      // a dictionary-encoded column gives every row of one value the same range (see build())
-      const mm = this.dimMemo[d];
-      if (this.dimMemoBuf[d] !== raw) {
-        this.dimMemoBuf[d] = raw;
-        mm.fill(-1);
-      }
-      const memo = (st0 & (DIM_MEMO - 1)) * 3;
-      if (mm[memo] === st0 && mm[memo + 1] === c.en[i]) {
-        this.dimKeys[d] = mm[memo + 2];
+      const known = this.dimKeyByRange(d, raw, st0, c.en[i]);
+      if (known >= 0) {
+        this.dimKeys[d] = known;
         continue;
       }
       s = st0;
@@ -480,9 +474,7 @@ export class RowBuilder {
       if (s < e && (raw[s] > 127 || raw[e - 1] > 127)) return -1;
       const k = this.dimIds[d].internBytes(raw, s, e);
       this.dimKeys[d] = k;
-      mm[memo] = st0;
-      mm[memo + 1] = c.en[i];
-      mm[memo + 2] = k;
+      this.rememberDimKey(d, st0, c.en[i], k);
     }
 
     this.counts.read++;
@@ -493,6 +485,31 @@ export class RowBuilder {
     this.rUnitPrice = 0;
     this.rMargin = margin ?? Number.NaN;
     return this.stage(cb, cs, ce, null);
+  }
+
+  /**
+   * Dimension d's key remembered for the byte range [start, end) of buffer raw, or -1. A
+   * dictionary-encoded Parquet column gives every row of one value the same range, so its key is
+   * remembered by range (rememberDimKey) instead of hashed every row; a new buffer (see
+   * forgetTextBuffers) starts the memo afresh.
+   */
+  private dimKeyByRange(d: number, raw: Uint8Array, start: number, end: number): number {
+    const m = this.dimMemo[d];
+    if (this.dimMemoBuf[d] !== raw) {
+      this.dimMemoBuf[d] = raw;
+      m.fill(-1);
+    }
+    const memo = (start & (DIM_MEMO - 1)) * 3;
+    return m[memo] === start && m[memo + 1] === end ? m[memo + 2] : -1;
+  }
+
+  /** Remembers key k for [start, end) of the buffer dimKeyByRange last saw for dimension d. */
+  private rememberDimKey(d: number, start: number, end: number, k: number): void {
+    const m = this.dimMemo[d];
+    const memo = (start & (DIM_MEMO - 1)) * 3;
+    m[memo] = start;
+    m[memo + 1] = end;
+    m[memo + 2] = k;
   }
 
   /** Whether b[s, e) is the date text parsed last (rememberDate). */
@@ -764,17 +781,10 @@ export class RowBuilder {
       // its key is remembered by range (see forgetTextBuffers), instead of hashed every row
       const d = s - DIMS;
       const raw = this.tBuf[s];
-      let memo = -1;
       if (raw !== null) {
-        const m = this.dimMemo[d];
-        if (this.dimMemoBuf[d] !== raw) {
-          this.dimMemoBuf[d] = raw;
-          m.fill(-1);
-        }
-        const st0 = this.tStart[s];
-        memo = (st0 & (DIM_MEMO - 1)) * 3;
-        if (m[memo] === st0 && m[memo + 1] === this.tEnd[s]) {
-          this.dimKeys[d] = m[memo + 2];
+        const known = this.dimKeyByRange(d, raw, this.tStart[s], this.tEnd[s]);
+        if (known >= 0) {
+          this.dimKeys[d] = known;
           continue;
         }
       }
@@ -782,12 +792,7 @@ export class RowBuilder {
       if (db !== null) {
         const k = this.dimIds[d].internBytes(db, this.bs, this.be);
         this.dimKeys[d] = k;
-        if (memo >= 0) {
-          const m = this.dimMemo[d];
-          m[memo] = this.tStart[s];
-          m[memo + 1] = this.tEnd[s];
-          m[memo + 2] = k;
-        }
+        this.rememberDimKey(d, this.tStart[s], this.tEnd[s], k);
         continue;
       }
       const t = this.text(s);

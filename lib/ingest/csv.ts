@@ -14,6 +14,7 @@
  * file-level error (in practice an unterminated quote that swallows the rest of the file).
  */
 import { isUtf8 } from 'node:buffer';
+import { delimiterScanner, positionOf, type DelimiterScanner } from './csv-scan.js';
 import { IngestError } from './types.js';
 
 export const MAX_RECORD_CHARS = 16 * 1024 * 1024;
@@ -22,6 +23,8 @@ export interface CsvOptions {
   /** One character, or "whitespace". */
   delimiter: string;
   quote: string;
+  /** ByteCsvSplitter: false = split with the byte loop, never the WebAssembly scan (tests compare the two). */
+  scan?: boolean;
 }
 
 export class CsvSplitter {
@@ -347,6 +350,7 @@ export class ByteCsvSplitter {
   private base = 0;
   private checked = 0;
   private started = false;
+  private readonly scanner: DelimiterScanner | null;
 
   /**
    * at: where the bytes start when they are not the file's beginning (a block of a file split
@@ -370,6 +374,8 @@ export class ByteCsvSplitter {
     this.qc = opts.quote.charCodeAt(0);
     if (!this.ws && delim === opts.quote) throw new IngestError(`${fileName}: the CSV delimiter and quote are the same character`);
     if (!this.ws && (delim === '\n' || delim === '\r')) throw new IngestError(`${fileName}: a line break cannot be the CSV delimiter`);
+    // the scan finds one delimiter besides the line feed: a comma or a semicolon, not a tab or blanks
+    this.scanner = !this.ws && this.dc > 10 && opts.scan !== false ? delimiterScanner() : null;
   }
 
   /** Whether the byte splitter can split with these options (ASCII delimiter and quote). */
@@ -464,7 +470,94 @@ export class ByteCsvSplitter {
       const lastNl = buf.lastIndexOf(10);
       if (lastNl >= 0) this.check(buf, lastNl + 1);
     }
-    this.keepTail(buf, this.records(buf, final), final);
+    const sc = this.scanner;
+    let pos: number;
+    if (sc !== null && sc.acquire(len)) {
+      try {
+        pos = this.recordsScanned(buf, final, sc);
+      } finally {
+        sc.release();
+      }
+    } else pos = this.records(buf, final);
+    this.keepTail(buf, pos, final);
+  }
+
+  /**
+   * records() for a delimiter above the line feed, reading the positions DelimiterScanner found
+   * instead of every byte (csv-scan.ts). The same records, lines and errors: a line with a quote
+   * goes to slow() exactly as there, and the positions it consumed are skipped.
+   */
+  private recordsScanned(buf: Buffer, final: boolean, sc: DelimiterScanner): number {
+    const len = buf.length;
+    const qc = this.qc;
+    const count = sc.scan(buf, this.dc);
+    const at = sc.positions;
+    let k = sc.first;
+    const kEnd = k + count;
+    let pos = 0;
+    let nextQuote = -1;
+    while (pos < len) {
+      let n = 0;
+      let starts = this.starts;
+      let ends = this.ends;
+      starts[0] = pos;
+      for (;;) {
+        const room = starts.length - 1;
+        // a line feed's position is negative (bit 31)
+        for (; k < kEnd; k++) {
+          const q = at[k];
+          if (q < 0 || n === room) break;
+          ends[n] = q;
+          n++;
+          starts[n] = q + 1;
+        }
+        if (k >= kEnd || at[k] < 0) break;
+        this.grow();
+        starts = this.starts;
+        ends = this.ends;
+      }
+      let lineEnd = -1;
+      if (k < kEnd) lineEnd = positionOf(at[k++]);
+      const e = lineEnd >= 0 ? lineEnd : len;
+      if (nextQuote < pos) {
+        nextQuote = buf.indexOf(qc, pos);
+        if (nextQuote < 0) nextQuote = len;
+      }
+      if (nextQuote < e) {
+        const r = this.slow(buf, pos, final);
+        if (r < 0) break;
+        this.recLine = this.line;
+        for (let i = pos; i < r; i++) if (buf[i] === 10) this.line++;
+        this.recStart = pos;
+        let end = r;
+        if (end > pos && buf[end - 1] === 10) end--;
+        if (end > pos && buf[end - 1] === 13) end--;
+        this.recEnd = end;
+        this.onRecord(this);
+        pos = r;
+        // the record may span lines: their positions were not this record's fields
+        while (k < kEnd && positionOf(at[k]) < r) k++;
+        continue;
+      }
+      if (lineEnd < 0 && !final) break; // the record continues in the next chunk
+      let end = e;
+      if (end > pos && buf[end - 1] === 13) end--;
+      ends[n] = end;
+      n++;
+      if (end === pos || (n === 1 && isBlankB(buf, pos, end))) n = 0;
+      if (n > 0) {
+        this.n = n;
+        this.recLine = this.line;
+        this.recStart = pos;
+        this.recEnd = end;
+        this.slowFields = null;
+        this.error = null;
+        this.onRecord(this);
+      }
+      this.line++;
+      pos = lineEnd < 0 ? len : lineEnd + 1;
+    }
+    return pos;
   }
 
   /**

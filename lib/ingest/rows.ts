@@ -189,6 +189,9 @@ export class RowBuilder {
   private readonly bRestSlot = new Int32Array(BATCH);
   private readonly batch: AcceptedBatch;
   private touchSink = 0;
+  /** A parse worker stages CSV ids where they are, in stSrc (see StagedRows.ext). */
+  private readonly idsInPlace: boolean;
+  private stSrc: Uint8Array | null = null;
   /** Text of slots given as bytes for the current record (setTextBytes). */
   private readonly tBuf: (Uint8Array | null)[];
   private readonly tStart: Int32Array;
@@ -253,6 +256,7 @@ export class RowBuilder {
     // sized for a guess of 1 customer in 10 rows (the bench export's; CDNOW has 1 in 3): growing
     // to 1M ids rehashed ~2M entries, ~0.4 s on each thread that interns (issue 8)
     this.ids = new Interner(Math.max(1 << 14, Math.floor((opts.expectedRows ?? 0) / 10)), !opts.parseOnly);
+    this.idsInPlace = opts.parseOnly === true;
     this.dedupe = opts.dedupe;
     // sized up front: growing holds both tables (at 10M rows 134 + 268 MB) and rehashes every entry
     this.orders = this.mapped[SLOT.orderId] && !opts.parseOnly ? new OrderRows(opts.expectedRows ?? 0) : null;
@@ -554,7 +558,8 @@ export class RowBuilder {
     if (this.parseBytes(b, st, en, col)) {
       this.counts.read++;
       this.fileRows++;
-      return this.stage(this.rCust, this.rCustStart, this.rCustEnd, null);
+      // a parse worker's block stays whole until its rows are handed over: ids are not copied
+      return this.stage(this.rCust, this.rCustStart, this.rCustEnd, null, this.idsInPlace);
     }
     const vals = this.vals;
     for (let s = 0; s < this.nSlots; s++) {
@@ -934,7 +939,7 @@ export class RowBuilder {
    * its customer id as UTF-8 bytes c[cs, ce) (or the string id, when not given as bytes), its
    * fingerprint and order-id hash; flush() looks up, de-duplicates and emits a batch at a time.
    */
-  private stage(c: Uint8Array | null, cs: number, ce: number, id: string | null): number {
+  private stage(c: Uint8Array | null, cs: number, ce: number, id: string | null, inPlace = false): number {
     const day = this.rDay;
     if (day > this.asOf) {
       this.counts.ignored++;
@@ -971,18 +976,26 @@ export class RowBuilder {
         pre = this.ids.internString(t);
       }
     }
+    let ext = 0;
     if (pre < 0) {
       let o = cs;
-      if (!own) {
-        const a = st.arenaFor(ce - cs);
-        o = st.arenaLen;
-        for (let k = cs; k < ce; k++) a[o + k - cs] = c![k];
+      if (inPlace && (this.stSrc === null || this.stSrc === c)) {
+        // inPlace: c stays unchanged until takeStaged() (see StagedRows.ext)
+        this.stSrc = c;
+        ext = 1;
+      } else {
+        if (!own) {
+          const a = st.arenaFor(ce - cs);
+          o = st.arenaLen;
+          for (let k = cs; k < ce; k++) a[o + k - cs] = c![k];
+        }
+        st.arenaLen = o + ce - cs;
       }
       st.off[i] = o;
       st.len[i] = ce - cs;
       st.hash[i] = internHash(c!, cs, ce);
-      st.arenaLen = o + ce - cs;
     }
+    st.ext[i] = ext;
     st.pre[i] = pre;
 
     const orderBytes = this.rOrderBytes;
@@ -1070,14 +1083,33 @@ export class RowBuilder {
    */
   private internStaged(st: StagedRows): void {
     const ids = this.ids;
-    const { pre, hash, off, len, arena } = st;
+    const { pre, hash, off, len, ext } = st;
+    const src = this.stSrc;
     let sink = 0;
+    let count = ids.count;
     for (let from = 0; from < st.n; from += BATCH) {
       const to = Math.min(st.n, from + BATCH);
       for (let r = from; r < to; r++) sink ^= ids.touch(hash[r]);
       for (let r = from; r < to; r++) sink ^= ids.touchArena(hash[r]);
-      for (let r = from; r < to; r++) pre[r] = ids.internHashed(arena, off[r], off[r] + len[r], hash[r]);
+      for (let r = from; r < to; r++) {
+        const inArena = ext[r] === 0;
+        const k = ids.internHashed(inArena ? st.arena : src!, off[r], off[r] + len[r], hash[r]);
+        pre[r] = k;
+        if (k !== count) continue;
+        count++;
+        if (inArena) continue;
+        // an id new to this worker: the main thread interns it from the arena (ParsePool.mapCustomerKeys)
+        const n = len[r];
+        const a = st.arenaFor(n);
+        const o = st.arenaLen;
+        const s0 = off[r];
+        for (let j = 0; j < n; j++) a[o + j] = src![s0 + j];
+        st.arenaLen = o + n;
+        off[r] = o;
+        ext[r] = 0;
+      }
     }
+    this.stSrc = null;
     this.touchSink = sink;
   }
 

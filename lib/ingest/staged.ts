@@ -20,6 +20,12 @@ export class StagedRows {
   pre: Int32Array;
   arena: Uint8Array;
   arenaLen = 0;
+  /**
+   * 1 = the id's bytes are at off/len in the block being parsed, not in the arena: a parse worker
+   * stages a CSV block's ids where they are and copies into the arena only the ids new to it, when
+   * it interns them (RowBuilder.internStaged; the main thread reads the bytes of no other id).
+   */
+  ext: Uint8Array;
   day: Int32Array;
   amount: Float64Array;
   /** NaN = no margin. */
@@ -43,6 +49,7 @@ export class StagedRows {
     this.off = new Int32Array(cap);
     this.len = new Int32Array(cap);
     this.pre = new Int32Array(cap);
+    this.ext = new Uint8Array(cap);
     this.arena = new Uint8Array(cap * 16);
     this.day = new Int32Array(cap);
     this.amount = new Float64Array(cap);
@@ -68,6 +75,7 @@ export class StagedRows {
     this.off = grow(this.off, cap);
     this.len = grow(this.len, cap);
     this.pre = grow(this.pre, cap);
+    this.ext = grow(this.ext, cap);
     this.day = grow(this.day, cap);
     this.amount = grow(this.amount, cap);
     this.margin = grow(this.margin, cap);
@@ -105,6 +113,7 @@ export class StagedRows {
       off: this.off,
       len: this.len,
       pre: this.pre,
+      ext: this.ext,
       arena: this.arena,
       day: this.day,
       amount: this.amount,
@@ -116,7 +125,7 @@ export class StagedRows {
       dimKeys: this.dimKeys,
       orderIds: this.orderIds,
     };
-    const transfer = [this.hash, this.off, this.len, this.pre, this.arena, this.day, this.amount, this.margin, this.hasOrder, this.orderHash, this.hi, this.lo, this.dimKeys].map(
+    const transfer = [this.hash, this.off, this.len, this.pre, this.ext, this.arena, this.day, this.amount, this.margin, this.hasOrder, this.orderHash, this.hi, this.lo, this.dimKeys].map(
       (a) => a.buffer as ArrayBuffer,
     );
     return { message, transfer };
@@ -132,5 +141,5 @@ export class StagedRows {
 /** The columns of StagedRows as plain data (what crosses between threads). */
 export type StagedMessage = Pick<
   StagedRows,
-  'n' | 'nDims' | 'arenaLen' | 'hash' | 'off' | 'len' | 'pre' | 'arena' | 'day' | 'amount' | 'margin' | 'hasOrder' | 'orderHash' | 'hi' | 'lo' | 'dimKeys' | 'orderIds'
+  'n' | 'nDims' | 'arenaLen' | 'hash' | 'off' | 'len' | 'pre' | 'ext' | 'arena' | 'day' | 'amount' | 'margin' | 'hasOrder' | 'orderHash' | 'hi' | 'lo' | 'dimKeys' | 'orderIds'
 >;

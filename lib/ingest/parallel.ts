@@ -51,16 +51,17 @@ export function defaultParseWorkers(): number {
 /**
  * Every how many blocks (or row groups) the main thread parses one itself, 0 = none. With one
  * worker the main thread's lookups take less time than the worker's parsing, so it would wait
- * for the worker; parsing a share of the blocks meanwhile evens the two threads out. A Parquet
- * row group costs the worker less than CSV text does (its rows are read in place from columns), so
- * the main thread takes fewer of them. Measured (10M rows, interleaved runs): Parquet 1 in 12
- * 9.6 s against 1 in 6 10.4 s (four pairs; 1 in 4, 9 and 18 no better); CSV 1 in 4, 5 and 6 within noise.
+ * for the worker; parsing a share of the blocks meanwhile evens the two threads out. Measured
+ * (10M rows, interleaved runs): Parquet 1 in 12 9.6 s against 1 in 6 10.4 s (four pairs; 1 in 4,
+ * 9 and 18 no better); CSV, since the worker's split and id staging got cheaper (the WebAssembly
+ * scan, ids staged in place), 1 in 12 13.0 s against 1 in 6 13.8 s (faster in five of six
+ * rounds; 1 in 9 alike, none at all slower).
  */
-export function mainThreadShare(workers: number, format: 'csv' | 'parquet' = 'csv'): number {
+export function mainThreadShare(workers: number): number {
   const env = process.env.TAILWATCH_MAIN_SHARE;
   if (env !== undefined && env.trim() !== '') return Number(env);
   if (workers !== 1) return 0;
-  return format === 'parquet' ? 12 : 6;
+  return 12;
 }
 
 /**

@@ -424,7 +424,7 @@ export async function readParquet(
         else pool.absorb(r, builder, 1);
         opts.progress();
       };
-      const every = mainThreadShare(pool.size, 'parquet');
+      const every = mainThreadShare(pool.size);
       try {
         let i = 0;
         for (const range of ranges) {

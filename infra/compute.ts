@@ -26,12 +26,12 @@ export const HANDLER_ENTRY = join(REPO_ROOT, 'functions', 'handler.ts');
 
 /**
  * Sizing, from `npm run bench` (bench/results.json; README "Performance"): a 10M-row, 1M-customer
- * export ran in about 70 s on 2 cores here with a peak RSS of 0.98 GB when V8's old space is
- * capped at 512 MB (1.16 GB uncapped: the heap cap makes V8 collect sooner, at no measured cost
- * in time). 2048 MB gives 1.16 vCPU (Lambda allots CPU in proportion to memory; the run is CPU-bound
- * on one thread) and twice the measured peak as headroom; the old-space cap below keeps the heap
- * from growing into it lazily. Raise both together for exports with several million customers
- * (the per-customer state grows with customers, not rows).
+ * export runs in 30-40 s on 2 cores here with a peak RSS of 0.77-0.94 GB, V8's old space capped
+ * at 768 MB (first measured at 512 MB: 0.98 GB capped, 1.16 GB uncapped; a cap of 1,536 MB gave
+ * the run no time back). 2048 MB gives 1.16 vCPU (Lambda allots CPU in proportion to memory; on
+ * one vCPU the run parses on one thread) and twice the measured peak as headroom; the old-space
+ * cap below keeps the heap from growing into it lazily. Raise both together for exports with
+ * several million customers (the per-customer state grows with customers, not rows).
  */
 export const MEMORY_MB = 2048;
 export const NODE_OPTIONS = '--enable-source-maps --max-old-space-size=768';

@@ -524,16 +524,8 @@ export class ByteCsvSplitter {
         if (nextQuote < 0) nextQuote = len;
       }
       if (nextQuote < e) {
-        const r = this.slow(buf, pos, final);
+        const r = this.quotedRecord(buf, pos, final);
         if (r < 0) break;
-        this.recLine = this.line;
-        for (let i = pos; i < r; i++) if (buf[i] === 10) this.line++;
-        this.recStart = pos;
-        let end = r;
-        if (end > pos && buf[end - 1] === 10) end--;
-        if (end > pos && buf[end - 1] === 13) end--;
-        this.recEnd = end;
-        this.onRecord(this);
         pos = r;
         // the record may span lines: their positions were not this record's fields
         while (k < kEnd && positionOf(at[k]) < r) k++;
@@ -545,15 +537,7 @@ export class ByteCsvSplitter {
       ends[n] = end;
       n++;
       if (end === pos || (n === 1 && isBlankB(buf, pos, end))) n = 0;
-      if (n > 0) {
-        this.n = n;
-        this.recLine = this.line;
-        this.recStart = pos;
-        this.recEnd = end;
-        this.slowFields = null;
-        this.error = null;
-        this.onRecord(this);
-      }
+      if (n > 0) this.plainRecord(n, pos, end);
       this.line++;
       pos = lineEnd < 0 ? len : lineEnd + 1;
     }
@@ -671,16 +655,8 @@ export class ByteCsvSplitter {
         }
       }
       if (quoted) {
-        const r = this.slow(buf, pos, final);
+        const r = this.quotedRecord(buf, pos, final);
         if (r < 0) break;
-        this.recLine = this.line;
-        for (let k = pos; k < r; k++) if (buf[k] === 10) this.line++;
-        this.recStart = pos;
-        let e = r;
-        if (e > pos && buf[e - 1] === 10) e--;
-        if (e > pos && buf[e - 1] === 13) e--;
-        this.recEnd = e;
-        this.onRecord(this);
         pos = r;
         continue;
       }
@@ -689,18 +665,38 @@ export class ByteCsvSplitter {
       if (n > 0) {
         let end = lineEnd < 0 ? len : lineEnd;
         if (end > pos && buf[end - 1] === 13) end--;
-        this.n = n;
-        this.recLine = this.line;
-        this.recStart = pos;
-        this.recEnd = end;
-        this.slowFields = null;
-        this.error = null;
-        this.onRecord(this);
+        this.plainRecord(n, pos, end);
       }
       this.line++;
       pos = next;
     }
     return pos;
+  }
+
+  /** Emits the record of n fields (starts/ends) on the current line, buf[pos, end) without its line break. */
+  private plainRecord(n: number, pos: number, end: number): void {
+    this.n = n;
+    this.recLine = this.line;
+    this.recStart = pos;
+    this.recEnd = end;
+    this.slowFields = null;
+    this.error = null;
+    this.onRecord(this);
+  }
+
+  /** A record with a quote, from pos, by slow(): emitted, its lines counted; its end, or -1 to wait for more. */
+  private quotedRecord(buf: Buffer, pos: number, final: boolean): number {
+    const r = this.slow(buf, pos, final);
+    if (r < 0) return -1;
+    this.recLine = this.line;
+    for (let k = pos; k < r; k++) if (buf[k] === 10) this.line++;
+    this.recStart = pos;
+    let e = r;
+    if (e > pos && buf[e - 1] === 10) e--;
+    if (e > pos && buf[e - 1] === 13) e--;
+    this.recEnd = e;
+    this.onRecord(this);
+    return r;
   }
 
   private keepTail(buf: Buffer, pos: number, final: boolean): void {

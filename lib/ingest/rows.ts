@@ -983,14 +983,8 @@ export class RowBuilder {
         // inPlace: c stays unchanged until takeStaged() (see StagedRows.ext)
         this.stSrc = c;
         ext = 1;
-      } else {
-        if (!own) {
-          const a = st.arenaFor(ce - cs);
-          o = st.arenaLen;
-          for (let k = cs; k < ce; k++) a[o + k - cs] = c![k];
-        }
-        st.arenaLen = o + ce - cs;
-      }
+      } else if (own) st.arenaLen = o + ce - cs; // the string id's bytes, written at the arena's end above
+      else o = st.appendBytes(c!, cs, ce);
       st.off[i] = o;
       st.len[i] = ce - cs;
       st.hash[i] = internHash(c!, cs, ce);
@@ -1099,13 +1093,7 @@ export class RowBuilder {
         count++;
         if (inArena) continue;
         // an id new to this worker: the main thread interns it from the arena (ParsePool.mapCustomerKeys)
-        const n = len[r];
-        const a = st.arenaFor(n);
-        const o = st.arenaLen;
-        const s0 = off[r];
-        for (let j = 0; j < n; j++) a[o + j] = src![s0 + j];
-        st.arenaLen = o + n;
-        off[r] = o;
+        off[r] = st.appendBytes(src!, off[r], off[r] + len[r]);
         ext[r] = 0;
       }
     }

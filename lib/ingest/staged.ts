@@ -97,6 +97,15 @@ export class StagedRows {
     return this.arena;
   }
 
+  /** Copies b[s, e) to the end of the arena; returns where it starts there. */
+  appendBytes(b: Uint8Array, s: number, e: number): number {
+    const a = this.arenaFor(e - s);
+    const o = this.arenaLen;
+    for (let k = s; k < e; k++) a[o + k - s] = b[k];
+    this.arenaLen = o + e - s;
+    return o;
+  }
+
   clear(): void {
     this.n = 0;
     this.arenaLen = 0;

@@ -42,72 +42,7 @@ export class Fingerprint {
     this.h2 = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
 
-  str(s: string): void {
-    const n = s.length;
-    let ascii = true;
-    for (let i = 0; i < n && ascii; i++) ascii = s.charCodeAt(i) < 128;
-    if (ascii) {
-      // as bytes() of its bytes (an order id read as text or as bytes is one value)
-      let i = 0;
-      for (; i + 3 < n; i += 4) this.mix(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24));
-      if (i < n) {
-        let x = 0;
-        for (let k = 0; i + k < n; k++) x |= s.charCodeAt(i + k) << (8 * k);
-        this.mix(x);
-      }
-      this.mix(0x7fff0000 + n); // separator with the length: "ab","c" != "a","bc"
-      return;
-    }
-    let h1 = this.h1;
-    let h2 = this.h2;
-    // two UTF-16 units per step (same mixing as mix(), inlined)
-    let i = 0;
-    for (; i + 1 < n; i += 2) {
-      const x = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
-      h1 = Math.imul(h1 ^ x, 0x01000193);
-      let k = Math.imul(x, 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, 0x1b873593);
-      h2 ^= k;
-      h2 = (h2 << 13) | (h2 >>> 19);
-      h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
-    }
-    this.h1 = h1;
-    this.h2 = h2;
-    if (i < n) this.mix(s.charCodeAt(i));
-    this.mix(0x7ffe0000 + n); // not ASCII: a separator of its own
-  }
-
-  /**
-   * str() of the ASCII text in b[start, end): the same two 32-bit states as str() of that string.
-   * Four bytes a step (issue 8: the fingerprint was ~1.3 s of a parse worker's 15 s at 10M rows).
-   */
-  bytes(b: Uint8Array, start: number, end: number): void {
-    const n = end - start;
-    let h1 = this.h1;
-    let h2 = this.h2;
-    let i = start;
-    for (; i + 3 < end; i += 4) {
-      const x = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
-      h1 = Math.imul(h1 ^ x, 0x01000193);
-      let k = Math.imul(x, 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, 0x1b873593);
-      h2 ^= k;
-      h2 = (h2 << 13) | (h2 >>> 19);
-      h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
-    }
-    this.h1 = h1;
-    this.h2 = h2;
-    if (i < end) {
-      let x = 0;
-      for (let k = 0; i + k < end; k++) x |= b[i + k] << (8 * k);
-      this.mix(x);
-    }
-    this.mix(0x7fff0000 + n);
-  }
-
-  /** A non-negative int32 (customer key, dimension key): one mix instead of num()'s two. */
+  /** An int32 (a day, an order id's hash, a customer or dimension key): one mix instead of num()'s two. */
   int(x: number): void {
     this.mix(x | 0);
   }

@@ -41,10 +41,7 @@ const G_DS = 0, G_DE = 1, G_N = 2, G_R = 3, G_B = 4, NG = 5;
  * customer's segment cell (one update) and are summed into the segments at the end; revenue keeps
  * one sum per segment in customer order, so its floating-point rounding is unchanged.
  */
-/** What periodRows reads of a summary. */
-export type PeriodsInput = Pick<CustomerSummary, 'n' | 'firstDay' | 'lists'>;
-
-export function periodRows(s: PeriodsInput, seg: Segmentation, opts: CrrOptions): PeriodRow[] {
+export function periodRows(s: CustomerSummary, seg: Segmentation, opts: CrrOptions): PeriodRow[] {
   const { unit, asOfDay } = opts;
   const W = opts.activeWindowDays;
   const { dayStart, day, value, purchase } = s.lists;

@@ -145,15 +145,6 @@ function growI32(a: Int32Array, n: number, fill = 0): Int32Array {
 
 const NO_DAY = 2 ** 31 - 1;
 
-/**
- * A typed array over a SharedArrayBuffer: the summary's day lists and per-customer columns that a
- * worker reads after ingest (crr.ts' periodRows runs on the parse worker while cohortRows runs here,
- * issue 8) are shared with it, not copied (~100 MB at 1M customers).
- */
-function shared<T extends Int32Array | Float64Array | Uint8Array>(Type: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
-  return new Type(new SharedArrayBuffer(n * Type.BYTES_PER_ELEMENT));
-}
-
 /** Accumulates sales rows into per-customer state. Feed it with `add`, then call `summarize`. */
 export class CustomerAccumulator {
   readonly ids: string[] = [];
@@ -496,9 +487,9 @@ function dayLists(acc: CustomerAccumulator): DayLists {
     o += m;
   }
   const partStart = cur.slice();
-  const day = shared(Int32Array, size);
-  const value = shared(Float64Array, size);
-  const purchase = shared(Uint8Array, size);
+  const day = new Int32Array(size);
+  const value = new Float64Array(size);
+  const purchase = new Uint8Array(size);
   // Pass 1: entries into partitions; day and value go to their final arrays at the partition's
   // range (reordered in place below), the customer within the partition and the purchase flag beside them.
   const local = new Uint16Array(size);
@@ -522,7 +513,7 @@ function dayLists(acc: CustomerAccumulator): DayLists {
   // Pass 2: per partition, a counting sort by day into a scratch copy, then a (stable) counting
   // sort by customer back: each list comes out in day order. Over a span of days too wide for a
   // table of counts, a plain copy and an insertion sort of each (short) list instead.
-  const dayStart = shared(Int32Array, n + 1);
+  const dayStart = new Int32Array(n + 1);
   const sLocal = new Uint16Array(maxPart);
   const sDay = new Int32Array(maxPart);
   const sValue = new Float64Array(maxPart);
@@ -619,12 +610,7 @@ function mergeDays(l: DayLists, n: number): DayLists {
     }
   }
   dayStart[n] = o;
-  const cut = <T extends Int32Array | Float64Array | Uint8Array>(a: T, Type: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }): T => {
-    const b = shared(Type, o);
-    b.set(a.subarray(0, o));
-    return b;
-  };
-  return { dayStart, day: cut(day, Int32Array), value: cut(value, Float64Array), purchase: cut(purchase, Uint8Array) };
+  return { dayStart, day: day.slice(0, o), value: value.slice(0, o), purchase: purchase.slice(0, o) };
 }
 
 /** Derives every per-customer figure from the accumulated state (no pass over rows). */
@@ -636,13 +622,12 @@ export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): Custo
   const revenue = acc.column(0, Float64Array);
   const orders = acc.column(2, Int32Array);
   const margin = acc.hasMargin ? acc.column(1, Float64Array) : revenue.map((r) => r * opts.marginShare);
-  const dims = shared(Int32Array, n * acc.dimensionCount);
-  dims.set(acc.dims.subarray(0, n * acc.dimensionCount));
+  const dims = acc.dims.slice(0, n * acc.dimensionCount);
   acc.releaseCustomerState();
   const s: CustomerSummary = {
     n,
     ids: acc.ids,
-    firstDay: shared(Float64Array, n), // every customer's is written below (NaN: no purchase)
+    firstDay: new Float64Array(n), // every customer's is written below (NaN: no purchase)
     lastDay: new Float64Array(n),
     orders,
     purchaseDays: new Int32Array(n),

@@ -11,8 +11,6 @@ import type { Config } from './config.js';
 import { CustomerAccumulator, summarize, type CustomerSummary } from './customers.js';
 import { cohortRows, round2 } from './cohorts.js';
 import { periodRows } from './crr.js';
-import type { ParsePool } from './ingest/parallel.js';
-import { collectGarbage } from './gc.js';
 import { dayToIso, isoToDay } from './dates.js';
 import { RunFailedError } from './errors.js';
 import { ingest, rejectsCsv, type Reject } from './ingest/index.js';
@@ -86,16 +84,6 @@ interface ModelOutputs {
 const DAYS_PER_UNIT = { week: 7, day: 1 } as const;
 
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
-  // ingest's parse workers, kept for one task after it (see the cohorts stage); closed however the run ends
-  const workers: { pool: ParsePool | null } = { pool: null };
-  try {
-    return await runStages(opts, workers);
-  } finally {
-    await workers.pool?.close();
-  }
-}
-
-async function runStages(opts: RunOptions, workers: { pool: ParsePool | null }): Promise<RunResult> {
   const { config, out } = opts;
   const now = opts.now ?? (() => new Date());
   const progress = opts.onProgress ?? (() => {});
@@ -124,7 +112,6 @@ async function runStages(opts: RunOptions, workers: { pool: ParsePool | null }):
   const ingested = await ingest(opts.inputs, ingestConfig, {
     asOfDay: asOfOption ?? undefined,
     onBatch: (b) => acc.addBatch(b),
-    keepWorkers: (pool) => (workers.pool = pool),
     onReject: (r) => {
       const reason = normalizeRejectReason(r.reason);
       rejectReasons[reason] = (rejectReasons[reason] ?? 0) + 1;
@@ -132,8 +119,6 @@ async function runStages(opts: RunOptions, workers: { pool: ParsePool | null }):
     },
     onProgress: (p) => progress({ stage: 'ingest', message: `${p.file}`, rows: p.rows, bytes: p.bytes }),
   });
-  // ingest's tables (~400 MB at 10M rows) are garbage now: freed before the summary allocates (see gc.ts)
-  collectGarbage();
   lap('ingest');
   // With engine "athena" the raw rows were counted by SQL; the reduced rows are all valid.
   const ing = opts.reduced ? { ...ingested, rows: opts.reduced.accounting.rows } : ingested;
@@ -180,25 +165,8 @@ async function runStages(opts: RunOptions, workers: { pool: ParsePool | null }):
 
   // 3. Cohorts and CRR.
   progress({ stage: 'cohorts', message: 'cohort retention and CRR' });
-  const crrOptions = { unit: config.cohort.period, asOfDay, activeWindowDays: config.cohort.activeWindowDays };
-  // With parse workers, the CRR rows are made on one of them while this thread makes the cohort rows
-  // (issue 8: ~0.5 s each at 1M customers); the same function over the same (shared) arrays.
-  const pool = workers.pool;
-  const offThread = pool
-    ? pool
-        .periodRows({
-          // only what periodRows and segmentation read (a structured clone of the rest would copy the ids)
-          summary: { n: s.n, firstDay: s.firstDay, lists: s.lists, dims: s.dims, dimValues: s.dimValues, dimensionCount: s.dimensionCount },
-          tiers: { names: tiers.names, tierOf: tiers.tierOf },
-          dimensions: dims,
-          options: crrOptions,
-        })
-        .catch(() => null) // a failed worker: made here instead
-    : null;
   const cohorts = cohortRows(s, seg, { unit: config.cohort.period, asOfDay });
-  const periods = (await offThread) ?? periodRows(s, seg, crrOptions);
-  workers.pool = null;
-  await pool?.close();
+  const periods = periodRows(s, seg, { unit: config.cohort.period, asOfDay, activeWindowDays: config.cohort.activeWindowDays });
   const trends = trendRows(cohorts, config.cohort.trendAges, config.cohort.trendCohorts);
   lap('cohorts');
 

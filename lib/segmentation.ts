@@ -43,10 +43,7 @@ export interface SegmentCells {
 /** Cells are worth it while they are not much more numerous than the segments they add up to. */
 const MAX_CELLS_PER_SEGMENT = 4;
 
-/** What segmentation() reads of a summary (a parse worker gets only these, see crr.ts' periodRows). */
-export type SegmentationInput = Pick<CustomerSummary, 'n' | 'dims' | 'dimValues' | 'dimensionCount'>;
-
-export function segmentation(s: SegmentationInput, tiers: Pick<Tiers, 'names' | 'tierOf'>, dimensions: (string | number)[]): Segmentation {
+export function segmentation(s: CustomerSummary, tiers: Tiers, dimensions: (string | number)[]): Segmentation {
   // Tier slots: 0 = all, 1..n = tiers, n + 1 = customers without a purchase (refunds only).
   const tierNames = [ALL, ...tiers.names, NO_TIER_NAME];
   const segNames = [ALL];

@@ -14,10 +14,6 @@ import { defaultParseWorkers, ParsePool } from '../lib/ingest/parallel.js';
 import { parseConfig } from '../lib/config.js';
 import { ingest, type IngestOptions, type Reject, type SalesRow } from '../lib/ingest/index.js';
 import { memFile } from './fixtures/ingest/helpers.js';
-import { CustomerAccumulator, summarize } from '../lib/customers.js';
-import { assignTiers } from '../lib/tiers.js';
-import { segmentation } from '../lib/segmentation.js';
-import { periodRows } from '../lib/crr.js';
 import { listLocalInputs } from '../functions/local/fs.js';
 
 const config = parseConfig({
@@ -175,60 +171,6 @@ describe('parse workers', () => {
     }
     expect(e1).toBe(`bad.csv: not UTF-8 text (invalid byte sequence at byte ${good.length + 36} of the uncompressed data, line ${String(good).split('\n').length + 1}); re-export as UTF-8`);
     expect(e2).toBe(e1);
-  });
-});
-
-describe('a parse worker kept after ingest (keepWorkers)', () => {
-  it('makes the CRR rows the main thread makes, from the summary\'s shared arrays', async () => {
-    const text = exportText(8000, 9);
-    const acc = new CustomerAccumulator(2);
-    let pool: ParsePool | null = null;
-    const result = await ingest([memFile('x.csv', text, 1000)], config, {
-      parseWorkers: 1,
-      parseWorkersMinRows: 0,
-      parseBlockBytes: 4096,
-      parseWhileWorkersStart: false,
-      onBatch: (b) => acc.addBatch(b),
-      keepWorkers: (p) => (pool = p),
-    });
-    expect(pool).not.toBeNull();
-    const kept = pool as unknown as ParsePool;
-    try {
-      const asOfDay = result.maxDay!;
-      const s = summarize(acc, { asOfDay, calibrationEndDay: asOfDay, unitDays: 7, marginShare: 0.3 });
-      // posted without a copy: the worker reads the very arrays the main thread wrote
-      expect(s.lists.day.buffer).toBeInstanceOf(SharedArrayBuffer);
-      expect(s.firstDay.buffer).toBeInstanceOf(SharedArrayBuffer);
-      const tiers = assignTiers(s, config.tiers);
-      const dims = config.input.columns.dimensions;
-      const options = { unit: 'week' as const, asOfDay, activeWindowDays: 30 };
-      const here = periodRows(s, segmentation(s, tiers, dims), options);
-      expect(here.length).toBeGreaterThan(20);
-      expect(here.some((r) => r.tier !== 'all' && r.segment !== 'all' && r.active_start > 0)).toBe(true);
-      const there = await kept.periodRows({
-        summary: { n: s.n, firstDay: s.firstDay, lists: s.lists, dims: s.dims, dimValues: s.dimValues, dimensionCount: s.dimensionCount },
-        tiers: { names: tiers.names, tierOf: tiers.tierOf },
-        dimensions: dims,
-        options,
-      });
-      expect(there).toEqual(here);
-    } finally {
-      await kept.close();
-    }
-  });
-
-  it('is closed by ingest when nobody keeps it, or when ingest fails', async () => {
-    const handed: ParsePool[] = [];
-    const bad = exportText(3000, 5) + 'O2,C\xff2,2024-02-03,1,1,EU,web,USD\n';
-    const err = await ingest([memFile('bad.csv', Buffer.from(bad, 'latin1'), 999)], config, {
-      parseWorkers: 1,
-      parseWorkersMinRows: 0,
-      parseBlockBytes: 4096,
-      parseWhileWorkersStart: false,
-      keepWorkers: (p) => handed.push(p),
-    }).catch((e: Error) => e);
-    expect(err).toBeInstanceOf(Error);
-    expect(handed).toEqual([]);
   });
 });
 

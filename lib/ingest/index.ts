@@ -69,12 +69,6 @@ export interface IngestOptions {
   parseWhileWorkersStart?: boolean;
   /** Read Parquet rows in place from their columns where it can (default true; tests compare it with the row path). */
   parquetColumnPath?: boolean;
-  /**
-   * Called after a successful ingest that started parse workers, with their pool: the caller then
-   * owns it (ParsePool.periodRows, then close()) instead of ingest closing it (issue 8: the worker is
-   * otherwise idle while the summary is made).
-   */
-  keepWorkers?: (pool: ParsePool) => void;
 }
 
 const EXT_FORMATS: [string[], InputFormat][] = [
@@ -390,11 +384,6 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
       builder.flush();
       summary.rows = builder.counts.read - before;
       progress.tick(true);
-    }
-    if (pool && opts.keepWorkers) {
-      pool.release();
-      opts.keepWorkers(pool);
-      pool = null;
     }
   } finally {
     await pool?.close();

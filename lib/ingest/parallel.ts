@@ -17,8 +17,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ByteCsvSplitter, MAX_RECORD_CHARS, type CsvSplitter } from './csv.js';
-import type { BlockResult, FileMessage, GroupMessage, ParquetFileMessage, PeriodsMessage } from './parse-worker.js';
-import type { PeriodRow } from '../types.js';
+import type { BlockResult, FileMessage, GroupMessage, ParquetFileMessage } from './parse-worker.js';
 import type { RowBuilder } from './rows.js';
 import { StagedRows } from './staged.js';
 import { IngestError } from './types.js';
@@ -183,23 +182,6 @@ export class ParsePool {
     const p = new Promise<BlockResult>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
     this.workers[worker].postMessage({ type: 'group', seq, ...g } satisfies GroupMessage, g.buffers);
     return p.then((r) => ({ ...r, worker }));
-  }
-
-  /** Ingest is over: the workers drop the file's state (their id tables) and wait for periodRows. */
-  release(): void {
-    for (const w of this.workers) w.postMessage({ type: 'release' });
-  }
-
-  /** crr.ts' periodRows on a worker (see PeriodsMessage): the main thread meanwhile does other work. */
-  periodRows(m: Omit<PeriodsMessage, 'type' | 'seq'>): Promise<PeriodRow[]> {
-    if (this.failure) return Promise.reject(this.failure);
-    const seq = this.seq++;
-    const p = new Promise<BlockResult>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
-    this.workers[0].postMessage({ type: 'periods', seq, ...m } satisfies PeriodsMessage);
-    return p.then((r) => {
-      if (r.error) throw new Error(`parse worker: ${r.error.message}`);
-      return r.periods!;
-    });
   }
 
   /** Applies a worker's result to the builder: counts, rejects (lines shifted to the file's), rows. */

@@ -16,11 +16,6 @@ import { parquetRows } from './parquet.js';
 import { RowBuilder, type DateKind } from './rows.js';
 import { StagedRows, type StagedMessage } from './staged.js';
 import { IngestError, type Reject } from './types.js';
-import { periodRows, type CrrOptions, type PeriodsInput } from '../crr.js';
-import { segmentation, type SegmentationInput } from '../segmentation.js';
-import { collectGarbage } from '../gc.js';
-import type { Tiers } from '../tiers.js';
-import type { PeriodRow } from '../types.js';
 
 /** Sent once per file. */
 export interface FileMessage {
@@ -76,25 +71,6 @@ export interface BlockMessage {
   offset: number;
 }
 
-/**
- * After ingest, the per-period (CRR) rows of the summary, computed here while the main thread
- * makes the cohort rows (issue 8). The summary's large arrays are SharedArrayBuffer views (see
- * customers.ts), so posting them copies nothing.
- */
-export interface PeriodsMessage {
-  type: 'periods';
-  seq: number;
-  summary: PeriodsInput & SegmentationInput;
-  tiers: Pick<Tiers, 'names' | 'tierOf'>;
-  dimensions: (string | number)[];
-  options: CrrOptions;
-}
-
-/** Ingest is over: the worker drops its file's state (id table, staged buffers) and waits for a PeriodsMessage. */
-export interface ReleaseMessage {
-  type: 'release';
-}
-
 export interface BlockResult {
   seq: number;
   staged?: StagedMessage;
@@ -112,8 +88,6 @@ export interface BlockResult {
   buffers?: ArrayBuffer[];
   /** Sent once, when the worker's code has loaded (seq -1). */
   ready?: boolean;
-  /** The answer to a PeriodsMessage. */
-  periods?: PeriodRow[];
 }
 
 let builder: RowBuilder | null = null;
@@ -187,29 +161,7 @@ function onBlock(m: BlockMessage): void {
   post(m.seq, b, before, sp.nextLine - 1, [m.bytes.buffer as ArrayBuffer], m.bytes);
 }
 
-function onPeriods(m: PeriodsMessage): void {
-  let result: BlockResult;
-  try {
-    const seg = segmentation(m.summary, m.tiers, m.dimensions);
-    result = { seq: m.seq, periods: periodRows(m.summary, seg, m.options) };
-  } catch (e) {
-    result = { seq: m.seq, error: { message: (e as Error).message, user: false } };
-  }
-  parentPort!.postMessage(result);
-}
-
-type Message = FileMessage | BlockMessage | RecycleMessage | ParquetFileMessage | GroupMessage | PeriodsMessage | ReleaseMessage;
-
-parentPort?.on('message', (m: Message) => {
-  if (m.type === 'periods') return onPeriods(m);
-  if (m.type === 'release') {
-    builder = null;
-    file = null;
-    parquet = null;
-    spare.length = 0;
-    collectGarbage(); // the file state is freed now, before the main thread builds the summary (see gc.ts)
-    return;
-  }
+parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage | ParquetFileMessage | GroupMessage) => {
   if (m.type === 'recycle') {
     const st = StagedRows.fromMessage(m.staged);
     st.clear();

@@ -188,8 +188,6 @@ export class RowBuilder {
   private readonly bNewOrder = new Uint8Array(BATCH);
   /** Where each row's order probe starts (OrderRows.first). */
   private readonly bSlot = new Int32Array(BATCH);
-  /** Where the probes of the batch's later order lines start in OrderRows.rest. */
-  private readonly bRestSlot = new Int32Array(BATCH);
   private readonly batch: AcceptedBatch;
   private touchSink = 0;
   /** A parse worker stages CSV ids where they are, in stSrc (see StagedRows.ext). */
@@ -1172,21 +1170,10 @@ export class RowBuilder {
     const slot = this.bSlot;
     if (orders !== null) {
       orders.ensure(n);
-      const rest = orders.rest;
       // slots first, then loads alone: a loop of nothing but loads keeps many misses in flight
       // (the hashing in the same loop filled the CPU's window after ~5 of them; issue 8)
       for (let r = from; r < from + n; r++) if (hasOrder[r]) slot[r - from] = orders.first(key[r - from], orderHash[r]);
       for (let r = from; r < from + n; r++) if (hasOrder[r]) sink ^= orders.touch(slot[r - from]);
-      // a line of the order the line before belongs to is looked up among later lines too
-      if (dedupe) {
-        const restSlot = this.bRestSlot;
-        let m = 0;
-        for (let i = 1; i < n; i++) {
-          const r = from + i;
-          if (hasOrder[r] && key[i] === key[i - 1] && orderHash[r] === orderHash[r - 1]) restSlot[m++] = rest.first(bHi[i], bLo[i]);
-        }
-        for (let k = 0; k < m; k++) sink ^= rest.touchSlot(restSlot[k]);
-      }
     }
     batch.day = st.day.subarray(from, from + n);
     batch.amount = st.amount.subarray(from, from + n);
@@ -1205,7 +1192,7 @@ export class RowBuilder {
         isNew = v === ORDER_NEW_PURCHASE;
         starts = isNew;
       } else if (dedupe) {
-        this.seen ??= this.orders ? this.orders.rest : new FingerprintSet();
+        this.seen ??= new FingerprintSet();
         if (!this.seen.add(bHi[i], bLo[i])) accepted = false;
       }
       ok[i] = accepted ? 1 : 0;

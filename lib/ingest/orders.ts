@@ -16,8 +16,9 @@
  *
  * Slot: 4 Int32 words in one cache line: [(customer + 1) | PURCHASE, order hash, fp hi, fp lo];
  * 0 in word 0 = empty (a new table needs no fill pass). Load <= 0.7; sized from the expected rows
- * (a slot a row; see the constructor), not to a power of two (fastrange slots, as the accumulator's day table), grows by 1.5x.
- * Without de-duplication an order has one slot, whose PURCHASE bit is set by its first purchase row.
+ * (a slot a row; see the constructor), not to a power of two (fastrange slots, as the accumulator's
+ * day table), grows by 1.5x. Without de-duplication an order has one slot, whose PURCHASE bit is
+ * set by its first purchase row.
  */
 import { fastrange, slotsFor } from './slots.js';
 

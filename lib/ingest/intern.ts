@@ -13,6 +13,8 @@
  * bytes also live in one growing arena. 1M distinct ids take 32 MiB of slots plus their strings.
  */
 
+import { le32 } from './bytes.js';
+
 /** Values up to this many bytes live in their slot (see `slots`). */
 const INLINE = 11;
 
@@ -90,9 +92,9 @@ export class Interner {
       w3 = len << 24;
       // whole words where they fit, no test a byte (ids such as "C0000038" are two loads of four)
       if (len >= 4) {
-        w0 = b[start] | (b[start + 1] << 8) | (b[start + 2] << 16) | (b[start + 3] << 24);
+        w0 = le32(b, start);
         if (len >= 8) {
-          w2 = b[start + 4] | (b[start + 5] << 8) | (b[start + 6] << 16) | (b[start + 7] << 24);
+          w2 = le32(b, start + 4);
           for (let i = 8; i < len; i++) w3 |= b[start + i] << (8 * (i - 8));
         } else for (let i = 4; i < len; i++) w2 |= b[start + i] << (8 * (i - 4));
       } else for (let i = 0; i < len; i++) w0 |= b[start + i] << (8 * i);

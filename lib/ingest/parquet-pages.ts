@@ -13,6 +13,7 @@
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
 import type { CompressionCodec, Compressors, SchemaElement } from 'hyparquet/src/types.js';
+import { le32 } from './bytes.js';
 
 /** This chunk (or page) uses something this decoder does not do: decode it the generic way. */
 export class Unsupported extends Error {}
@@ -204,7 +205,7 @@ export class FlatColumn {
         page = decompressPage(raw, Number(header.uncompressed_page_size), codec, compressors);
         if (this.maxDef > 0) {
           if (daph.definition_level_encoding !== 'RLE') throw new Unsupported('definition level encoding');
-          const len = page[0] | (page[1] << 8) | (page[2] << 16) | (page[3] << 24);
+          const len = le32(page, 0);
           nulls = this.readDefs(page, 4, 4 + len, n);
           pos = 4 + len;
         }
@@ -255,7 +256,7 @@ export class FlatColumn {
     const limit = this.dataLen;
     for (let i = 0; i < n; i++) {
       if (off + 4 > limit) throw new Error(`column "${this.name}": byte array past the end of its page`);
-      const len = d[off] | (d[off + 1] << 8) | (d[off + 2] << 16) | (d[off + 3] << 24);
+      const len = le32(d, off);
       const s = off + 4;
       off = s + len;
       if (len < 0 || off > limit) throw new Error(`column "${this.name}": byte array past the end of its page`);

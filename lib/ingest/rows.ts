@@ -19,6 +19,7 @@ import type { ColumnRef, Config } from '../config.js';
 import { dateRejectReason, parseDateToDay, plainDateBytesToDay, utcMsToDay, type DateFormat } from '../dates.js';
 import type { RowCounts } from '../types.js';
 import { Fingerprint, FingerprintSet } from './fingerprint.js';
+import { le32 } from './bytes.js';
 import { Interner, internHash, wellFormed } from './intern.js';
 import { KIND_NUM, KIND_TEXT, type FlatColumn } from './parquet-pages.js';
 import { ORDER_DUPLICATE, ORDER_NEW_PURCHASE, OrderRows } from './orders.js';
@@ -527,9 +528,9 @@ export class RowBuilder {
       // parse worker's CPU at 10M rows went into the byte loop)
       const w = this.dateMemoWords;
       return (
-        ((b[s] | (b[s + 1] << 8) | (b[s + 2] << 16) | (b[s + 3] << 24)) === w[0]) &&
-        ((b[s + 4] | (b[s + 5] << 8) | (b[s + 6] << 16) | (b[s + 7] << 24)) === w[1]) &&
-        ((b[s + 8] | (b[s + 9] << 8)) === w[2])
+        le32(b, s) === w[0] &&
+        le32(b, s + 4) === w[1] &&
+        (b[s + 8] | (b[s + 9] << 8)) === w[2]
       );
     }
     const m = this.dateMemo;
@@ -542,11 +543,12 @@ export class RowBuilder {
     for (let k = 0; k < e - s; k++) this.dateMemo[k] = b[s + k];
     this.dateMemoLen = e - s;
     this.dateMemoDay = day;
-    const w = this.dateMemoWords;
-    const m = this.dateMemo;
-    w[0] = m[0] | (m[1] << 8) | (m[2] << 16) | (m[3] << 24);
-    w[1] = m[4] | (m[5] << 8) | (m[6] << 16) | (m[7] << 24);
-    w[2] = m[8] | (m[9] << 8);
+    if (e - s === 10) {
+      const w = this.dateMemoWords;
+      w[0] = le32(b, s);
+      w[1] = le32(b, s + 4);
+      w[2] = b[s + 8] | (b[s + 9] << 8);
+    }
   }
 
   /**

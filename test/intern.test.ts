@@ -32,6 +32,17 @@ describe('Interner', () => {
     expect(I.strings).toEqual(all);
   });
 
+  it('makes each string from its own bytes only, whatever comes before and after them', () => {
+    // short ASCII ids are decoded 8 codes at a time past their end (then cut): junk around them must not leak in
+    const I = new Interner(16);
+    const ascii = distinct.filter((v) => /^[\x00-\x7f]*$/.test(v));
+    ascii.forEach((v, k) => {
+      const b = Buffer.concat([Buffer.from([0xff, 0x41]), Buffer.from(v, 'latin1'), Buffer.alloc(20, k % 2 ? 0xff : 0x5a)]);
+      expect(I.internBytes(b, 2, 2 + v.length)).toBe(k);
+    });
+    expect(I.strings).toEqual(ascii);
+  });
+
   it('gives a string and its UTF-8 bytes the same key', () => {
     const I = new Interner(16);
     for (const v of distinct) expect(I.internString(v)).toBe(bytesKey(I, v));

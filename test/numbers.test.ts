@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseNumberRange, parseSimpleNumberBytes } from '../lib/ingest/numbers.js';
+import { parseNumberRange, parseSimpleNumberBytes, simpleNumberBytesInto } from '../lib/ingest/numbers.js';
 
 const chars = fc.constantFrom('0', '1', '2', '5', '7', '9', '.', '-', '+', ' ', '\t', 'e', ',');
 const numberText = fc.oneof(
@@ -31,6 +31,20 @@ describe('parseSimpleNumberBytes', () => {
       { numRuns: 5000 },
     );
     expect(parsed).toBeGreaterThan(1000);
+  });
+
+  it('writes its number to out[k] only when it parses (the hot paths\' form, no heap number a row)', () => {
+    fc.assert(
+      fc.property(numberText, fc.integer({ min: 0, max: 3 }), (t, k) => {
+        const b = Buffer.from(t, 'latin1');
+        const out = new Float64Array(4).fill(7);
+        const ok = simpleNumberBytesInto(b, 0, b.length, out, k);
+        const fast = parseSimpleNumberBytes(b, 0, b.length);
+        expect(ok).toBe(!Number.isNaN(fast));
+        expect(Array.from(out).map((v, j) => (j === k && ok ? Object.is(v, fast) : v === 7))).toEqual([true, true, true, true]);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('reads the shapes of amounts exactly, and leaves 16+ digits to the text rule', () => {

@@ -23,7 +23,7 @@ import { le32 } from './bytes.js';
 import { Interner, internHash, wellFormed } from './intern.js';
 import { KIND_NUM, KIND_TEXT, type FlatColumn } from './parquet-pages.js';
 import { ORDER_DUPLICATE, ORDER_NEW_PURCHASE, OrderRows } from './orders.js';
-import { numberRejectReason, parseNumber, parseSimpleNumberBytes } from './numbers.js';
+import { numberRejectReason, parseNumber, parseSimpleNumberBytes, simpleNumberBytesInto } from './numbers.js';
 import { StagedRows } from './staged.js';
 import type { AcceptedBatch, AcceptedRow, Reject, SalesRow } from './types.js';
 
@@ -67,6 +67,11 @@ const DIM_MEMO = 64;
 
 /** Rows staged before their lookups run together (see RowBuilder's batch fields). */
 const BATCH = 512;
+/** Where RowBuilder.rNum holds the row's numbers. */
+const R_AMOUNT = 0;
+const R_QUANTITY = 1;
+const R_UNIT_PRICE = 2;
+const R_MARGIN = 3;
 const EMPTY_BYTES = new Uint8Array(0);
 
 export const ROW_OK = 0;
@@ -218,11 +223,13 @@ export class RowBuilder {
   private rCustStart = 0;
   private rCustEnd = 0;
   private rDay = 0;
-  private rAmount = 0;
-  private rQuantity = 0;
-  private rUnitPrice = 0;
-  /** NaN = no margin (a margin that is NaN is rejected): a number field, no heap number a row for null's sake. */
-  private rMargin = Number.NaN;
+  /**
+   * The row's numbers (R_AMOUNT, R_QUANTITY, R_UNIT_PRICE, R_MARGIN; margin NaN = none: a margin
+   * that is NaN is rejected). An array, not number fields and arguments: a double that crosses a
+   * call that is not inlined is boxed as a heap number, and at 10M rows those were ~500 MB of
+   * garbage on the parse worker (issue 8; a V8 sampling heap profile showed them).
+   */
+  private readonly rNum = new Float64Array(4);
   /** Order id: a string (string path), bytes b[rOrderStart, rOrderEnd) (byte path), or none. */
   private rOrder: string | null = null;
   private rOrderBytes: Uint8Array | null = null;
@@ -451,7 +458,7 @@ export class RowBuilder {
       if (s >= 0 && !this.orderIdBytes(c.data, s, e)) return -1;
     }
 
-    let margin: number | null = null;
+    let margin = Number.NaN; // none
     if (m[SLOT.margin]) {
       c = cols[SLOT.margin]!;
       if (c.kind === KIND_NUM) {
@@ -488,10 +495,11 @@ export class RowBuilder {
     this.counts.read++;
     this.fileRows++;
     this.rDay = day;
-    this.rAmount = amount;
-    this.rQuantity = 0;
-    this.rUnitPrice = 0;
-    this.rMargin = margin ?? Number.NaN;
+    const r = this.rNum;
+    r[R_AMOUNT] = amount;
+    r[R_QUANTITY] = 0;
+    r[R_UNIT_PRICE] = 0;
+    r[R_MARGIN] = margin;
     return this.stage(cb, cs, ce, null);
   }
 
@@ -826,10 +834,11 @@ export class RowBuilder {
     }
 
     this.rDay = day;
-    this.rAmount = amount;
-    this.rQuantity = quantity;
-    this.rUnitPrice = unitPrice;
-    this.rMargin = margin ?? Number.NaN;
+    const r = this.rNum;
+    r[R_AMOUNT] = amount;
+    r[R_QUANTITY] = quantity;
+    r[R_UNIT_PRICE] = unitPrice;
+    r[R_MARGIN] = margin ?? Number.NaN;
     this.rOrder = orderId;
     return cb !== null ? this.stage(cb, cs, ce, null) : this.stage(null, 0, 0, customerId);
   }
@@ -879,19 +888,17 @@ export class RowBuilder {
       } else this.rememberDate(b, st[f], en[f], day);
     }
 
-    let amount: number;
-    let quantity = 0;
-    let unitPrice = 0;
+    // the numbers go straight to rNum (see there); a field that fails leaves the row to build()
+    const r = this.rNum;
     if (mapped[SLOT.amount]) {
-      amount = this.numberB(b, st, en, col[SLOT.amount]);
-      if (Number.isNaN(amount)) return false;
+      if (!this.numberB(b, st, en, col[SLOT.amount], R_AMOUNT)) return false;
+      r[R_QUANTITY] = 0;
+      r[R_UNIT_PRICE] = 0;
     } else {
-      quantity = this.numberB(b, st, en, col[SLOT.quantity]);
-      if (Number.isNaN(quantity)) return false;
-      unitPrice = this.numberB(b, st, en, col[SLOT.unitPrice]);
-      if (Number.isNaN(unitPrice)) return false;
-      amount = quantity * unitPrice;
-      if (!Number.isFinite(amount)) return false;
+      if (!this.numberB(b, st, en, col[SLOT.quantity], R_QUANTITY)) return false;
+      if (!this.numberB(b, st, en, col[SLOT.unitPrice], R_UNIT_PRICE)) return false;
+      r[R_AMOUNT] = r[R_QUANTITY] * r[R_UNIT_PRICE];
+      if (!Number.isFinite(r[R_AMOUNT])) return false;
     }
 
     if (mapped[SLOT.currency]) {
@@ -910,19 +917,15 @@ export class RowBuilder {
       if (!this.orderIdBytes(b, st[f], en[f])) return false;
     }
 
-    let margin: number | null = null;
+    r[R_MARGIN] = Number.NaN; // none
     if (mapped[SLOT.margin]) {
       f = col[SLOT.margin];
-      if (!blankB(b, st[f], en[f])) {
-        margin = this.numberB(b, st, en, f);
-        if (Number.isNaN(margin)) return false;
-      }
+      if (!blankB(b, st[f], en[f]) && !this.numberB(b, st, en, f, R_MARGIN)) return false;
     } else if (mapped[SLOT.cost]) {
       f = col[SLOT.cost];
       if (!blankB(b, st[f], en[f])) {
-        const cost = this.numberB(b, st, en, f);
-        if (Number.isNaN(cost)) return false;
-        margin = amount - cost;
+        if (!this.numberB(b, st, en, f, R_MARGIN)) return false;
+        r[R_MARGIN] = r[R_AMOUNT] - r[R_MARGIN]; // amount - cost
       }
     }
 
@@ -940,18 +943,15 @@ export class RowBuilder {
     this.rCustStart = cs;
     this.rCustEnd = ce;
     this.rDay = day;
-    this.rAmount = amount;
-    this.rQuantity = quantity;
-    this.rUnitPrice = unitPrice;
-    this.rMargin = margin ?? Number.NaN;
     return true;
   }
 
-  /** number() of field f's bytes; NaN when the string path should decide. */
-  private numberB(b: Uint8Array, st: Int32Array, en: Int32Array, f: number): number {
-    const v = parseSimpleNumberBytes(b, st[f], en[f]);
-    if (!Number.isNaN(v)) return v;
-    return parseNumber(utf8(b, st[f], en[f]));
+  /** number() of field f's bytes into rNum[k]; false (NaN there) when the string path should decide. */
+  private numberB(b: Uint8Array, st: Int32Array, en: Int32Array, f: number, k: number): boolean {
+    const r = this.rNum;
+    if (simpleNumberBytesInto(b, st[f], en[f], r, k)) return true;
+    r[k] = parseNumber(utf8(b, st[f], en[f])); // not the common shape: rare, may box
+    return !Number.isNaN(r[k]);
   }
 
   /**
@@ -1012,6 +1012,7 @@ export class RowBuilder {
     st.ext[i] = ext;
     st.pre[i] = pre;
 
+    const r = this.rNum;
     const orderBytes = this.rOrderBytes;
     const hasOrder = orderBytes !== null || this.rOrder !== null;
     let oh = 0;
@@ -1026,16 +1027,16 @@ export class RowBuilder {
       const fp = this.fp;
       fp.reset();
       fp.int(day);
-      fp.num(this.rAmount);
+      fp.numAt(r, R_AMOUNT);
       if (hasOrder) {
         fp.int(oh);
         fp.int(ORDER_SEPARATOR);
       } else fp.nullish();
-      if (Number.isNaN(this.rMargin)) fp.nullish();
-      else fp.num(this.rMargin);
+      if (Number.isNaN(r[R_MARGIN])) fp.nullish();
+      else fp.numAt(r, R_MARGIN);
       if (!this.mapped[SLOT.amount]) {
-        fp.num(this.rQuantity);
-        fp.num(this.rUnitPrice);
+        fp.numAt(r, R_QUANTITY);
+        fp.numAt(r, R_UNIT_PRICE);
       }
       st.hi[i] = fp.hi;
       st.lo[i] = fp.lo;
@@ -1044,8 +1045,8 @@ export class RowBuilder {
     st.orderHash[i] = oh;
     if (st.orderIds) st.orderIds[i] = orderBytes !== null ? utf8(orderBytes, this.rOrderStart, this.rOrderEnd) : this.rOrder;
     st.day[i] = day;
-    st.amount[i] = this.rAmount;
-    st.margin[i] = this.rMargin;
+    st.amount[i] = r[R_AMOUNT];
+    st.margin[i] = r[R_MARGIN];
     const nd = this.nDims;
     for (let d = 0; d < nd; d++) st.dimKeys[i * nd + d] = this.dimKeys[d];
     st.n = i + 1;

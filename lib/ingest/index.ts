@@ -18,7 +18,8 @@ import type { ColumnRef, Config } from '../config.js';
 import type { InputFile } from '../storage.js';
 import { ByteCsvSplitter, CsvSplitter, MAX_RECORD_CHARS } from './csv.js';
 import { csvRecordHandler, type CsvColumns } from './csv-records.js';
-import { defaultParseWorkers, ParsePool, readCsvWithWorkers } from './parallel.js';
+import { copyChunks, gunzipOffThread, type Ring } from './gunzip-thread.js';
+import { defaultParseWorkers, ParsePool, readCsvWithWorkers, workerEntry } from './parallel.js';
 import type { FileMessage } from './parse-worker.js';
 import { readParquet } from './parquet.js';
 import { ROW_REJECTED, RowBuilder, slotKey, slotRefs } from './rows.js';
@@ -67,6 +68,11 @@ export interface IngestOptions {
    * are TypeScript loaded by tsx). Tests turn it off so that small files reach the workers.
    */
   parseWhileWorkersStart?: boolean;
+  /**
+   * Inflate a large gzip file (one read by parse workers) on a worker thread of its own (default
+   * true when there are parse workers; gunzip-thread.ts); tests give a small ring.
+   */
+  gunzipThread?: boolean | Ring;
   /** Read Parquet rows in place from their columns where it can (default true; tests compare it with the row path). */
   parquetColumnPath?: boolean;
 }
@@ -317,6 +323,11 @@ export function expectedRows(files: InputFile[]): number {
   return Math.floor(rows);
 }
 
+/** Ends a stream's reading (its source's return(): a gunzip worker stops). */
+async function closeStream(s: AsyncIterable<Uint8Array>): Promise<void> {
+  await s[Symbol.asyncIterator]().return?.();
+}
+
 /** Reads every file in order; see the module comment for the contract. */
 export async function ingest(files: InputFile[], config: Config, opts: IngestOptions): Promise<IngestResult> {
   if (files.length === 0) throw new IngestError('no input files');
@@ -338,6 +349,7 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
   const warnings: string[] = [];
 
   let pool: ParsePool | null | undefined; // started for the first large CSV file
+  let inflating: AsyncIterable<Uint8Array> | null = null; // a file being inflated by a gunzip worker
   try {
     for (const file of files) {
       const name = file.name;
@@ -347,7 +359,15 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
       const compressed = isGzip(raw.head);
       if (claimed.gz && !compressed && raw.head.length > 0)
         throw new IngestError(`${name}: named .gz but is not gzip-compressed (the content is ${describe(raw.head)})`);
-      const content = await peek(compressed ? gunzip(raw.stream, name) : raw.stream, 4096);
+      const workers = opts.parseWorkers ?? defaultParseWorkers();
+      const big = file.size !== undefined && expectedRows([file]) >= (opts.parseWorkersMinRows ?? 250_000);
+      // a large file read by parse workers is inflated on a thread of its own (gunzip-thread.ts);
+      // its chunks are then valid until the next read, so every reader but the CSV one gets copies
+      const entry = compressed && big && workers > 0 && opts.gunzipThread !== false ? workerEntry() : null;
+      const ring = typeof opts.gunzipThread === 'object' ? opts.gunzipThread : undefined;
+      const content = await peek(compressed ? (entry ? gunzipOffThread(raw.stream, name, entry, ring) : gunzip(raw.stream, name)) : raw.stream, 4096);
+      const kept = entry ? copyChunks(content.stream) : content.stream;
+      if (entry) inflating = content.stream;
       const summary: IngestFileSummary = { name, format: 'csv', compressed, rows: 0 };
       if (file.size !== undefined) summary.size = file.size;
       if (file.etag !== undefined) summary.etag = file.etag;
@@ -357,12 +377,11 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
         const format = decideFormat(name, config.input.format, claimed.format, content.head);
         summary.format = format;
         if (format === 'parquet') {
-          const big = file.size !== undefined && expectedRows([file]) >= (opts.parseWorkersMinRows ?? 250_000);
-          await readParquet(name, content.stream, refs, builder, {
+          await readParquet(name, kept, refs, builder, {
             memoryLimit: opts.parquetMemoryLimit ?? 64 * 1024 * 1024,
             tmpDir: opts.tmpDir,
             progress: () => progress.tick(),
-            pool: () => (big ? (pool === undefined ? (pool = ParsePool.open(opts.parseWorkers ?? defaultParseWorkers(), opts.parseWhileWorkersStart ?? true)) : pool) : null),
+            pool: () => (big ? (pool === undefined ? (pool = ParsePool.open(workers, opts.parseWhileWorkersStart ?? true)) : pool) : null),
             config,
             dedupe,
             asOfDay: opts.asOfDay,
@@ -371,12 +390,12 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
             localPath: compressed ? undefined : file.localPath,
           });
         } else if (format === 'jsonl') {
-          await readJsonl(name, decodeUtf8(content.stream, name), refs, builder, progress);
+          await readJsonl(name, decodeUtf8(kept, name), refs, builder, progress);
         } else {
-          const big = file.size !== undefined && expectedRows([file]) >= (opts.parseWorkersMinRows ?? 250_000);
-          if (big && pool === undefined) pool = ParsePool.open(opts.parseWorkers ?? defaultParseWorkers(), opts.parseWhileWorkersStart ?? true);
+          if (big && pool === undefined) pool = ParsePool.open(workers, opts.parseWhileWorkersStart ?? true);
           const parallel = big && pool ? { pool, blockBytes: opts.parseBlockBytes, dedupe, asOfDay: opts.asOfDay, keepOrderIds: opts.onRow !== undefined, expectedRows: expectedRows([file]) } : null;
-          await readCsv(name, content.stream, config, refs, builder, progress, parallel);
+          // the parallel reader copies each chunk as it comes (see readCsvWithWorkers)
+          await readCsv(name, parallel && ByteCsvSplitter.supports(config.input.csv) ? content.stream : kept, config, refs, builder, progress, parallel);
         }
       } else {
         summary.format = config.input.format !== 'auto' ? config.input.format : (claimed.format ?? 'csv');
@@ -384,8 +403,12 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
       builder.flush();
       summary.rows = builder.counts.read - before;
       progress.tick(true);
+      if (inflating) await closeStream(inflating);
+      inflating = null;
     }
   } finally {
+    // a reader that stopped early (an error) leaves its gunzip worker running: stop it
+    if (inflating) await closeStream(inflating);
     await pool?.close();
   }
 

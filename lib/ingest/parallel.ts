@@ -69,7 +69,7 @@ export function mainThreadShare(workers: number): number {
  * beside this module (TypeScript run by tsx: the worker gets tsx's loader too). Null when neither
  * can be found (a bundle that did not ship the worker): then everything runs on one thread.
  */
-function workerEntry(): { file: URL | string; eval?: boolean } | null {
+export function workerEntry(): { file: URL | string; eval?: boolean } | null {
   const env = process.env.TAILWATCH_PARSE_WORKER_FILE;
   if (env) return { file: env };
   const here = (import.meta as { url?: string }).url;
@@ -272,7 +272,9 @@ export class ParsePool {
 /**
  * Reads one CSV file with the pool: the main thread splits the beginning (header, first rows)
  * with onRecord, then whole-line blocks go to the workers, until the quote character appears.
- * columns() is the file's layout once onRecord has seen the header (null before).
+ * columns() is the file's layout once onRecord has seen the header (null before). Each chunk of
+ * `bytes` is copied into the block being filled as it comes, so chunks need only stay valid until
+ * the next read (gunzip-thread.ts's views).
  */
 export async function readCsvWithWorkers(
   name: string,
@@ -293,11 +295,11 @@ export async function readCsvWithWorkers(
     const c = r.value;
     return Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
   };
-  /** Splits everything from here on, on this thread. */
+  /** Splits everything from here on, on this thread (the splitter keeps chunks: copies). */
   const sequential = async (first: Buffer[], at?: { line: number; offset: number }) => {
     const sp = new ByteCsvSplitter(opts, name, onRecord, at);
     for (const c of first) sp.push(c);
-    for (let c = await next(); c !== null; c = await next()) sp.push(c);
+    for (let c = await next(); c !== null; c = await next()) sp.push(Buffer.from(c));
     sp.end();
   };
 
@@ -311,7 +313,7 @@ export async function readCsvWithWorkers(
       ended = true;
       break;
     }
-    head.push(c);
+    head.push(Buffer.from(c));
     headLen += c.length;
   }
   const prefix = Buffer.concat(head);
@@ -358,41 +360,45 @@ export async function readCsvWithWorkers(
     line += pool.absorb(r, builder, line);
     tick();
   };
-  let pending: Buffer[] = cut + 1 < prefix.length ? [prefix.subarray(cut + 1)] : [];
-  let pendingLen = prefix.length - cut - 1;
+  // the block being filled: its buffer (from the pool's free list) and how many bytes it holds
+  let buf = pool.blockBuffer(2 * blockBytes);
+  let len = 0;
+  const append = (c: Uint8Array) => {
+    if (len + c.length > buf.length) {
+      const grown = pool.blockBuffer(2 * (len + c.length));
+      buf.copy(grown, 0, 0, len);
+      pool.recycle(buf);
+      buf = grown;
+    }
+    buf.set(c, len);
+    len += c.length;
+  };
+  append(prefix.subarray(cut + 1));
+  let pending: Buffer[] = [];
   let quoted = false;
-  let carry = Buffer.alloc(256 * 1024);
   try {
     for (let c = await next(); c !== null; c = await next()) {
-      pending.push(c);
-      pendingLen += c.length;
       if (c.indexOf(qc) >= 0) {
         quoted = true;
+        pending = [buf.subarray(0, len), Buffer.from(c)];
         break;
       }
-      if (pendingLen < blockBytes) continue;
-      const buf = pool.blockBuffer(pendingLen);
-      let at = 0;
-      for (const p of pending) {
-        buf.set(p, at);
-        at += p.length;
-      }
-      const end = buf.lastIndexOf(10);
+      append(c);
+      if (len < blockBytes) continue;
+      const end = buf.lastIndexOf(10, len - 1);
       if (end < 0) {
-        if (pendingLen > MAX_RECORD_CHARS) {
+        if (len > MAX_RECORD_CHARS) {
           quoted = true; // the one-thread reader says what is wrong with such a line
-          pending = [buf];
+          pending = [buf.subarray(0, len)];
           break;
         }
-        pending = [buf];
         continue;
       }
-      // the unfinished last line waits in `carry` (the block's buffer moves to the worker)
-      const restLen = buf.length - end - 1;
-      if (restLen > carry.length) carry = Buffer.alloc(Math.max(restLen, 2 * carry.length));
-      buf.copy(carry, 0, end + 1);
-      const rest = restLen > 0 ? carry.subarray(0, restLen) : null;
-      const block = end + 1 === buf.length ? buf : buf.subarray(0, end + 1);
+      // the unfinished last line starts the next block (this block's buffer moves to the worker)
+      const restLen = len - end - 1;
+      const nextBuf = pool.blockBuffer(Math.max(2 * blockBytes, 2 * restLen));
+      buf.copy(nextBuf, 0, end + 1, len);
+      const block = buf.subarray(0, end + 1);
       const turn = ++blocks;
       if (!pool.started || (every > 0 && turn % every === 0)) inflight.push({ result: null, offset, bytes: block });
       else {
@@ -400,17 +406,17 @@ export async function readCsvWithWorkers(
         submitted++;
       }
       offset += end + 1;
-      pending = rest ? [rest] : [];
-      pendingLen = rest ? rest.length : 0;
+      buf = nextBuf;
+      len = restLen;
       while (submitted >= 2 * pool.size + (every > 0 ? 1 : 0)) await drainOne();
       // while the workers start, this thread's own blocks are parsed as they come
       while (!pool.started && inflight.length > 0 && inflight[0].result === null) await drainOne();
     }
-    if (!quoted && pendingLen > 0) {
-      inflight.push({ result: pool.submit(Buffer.concat(pending, pendingLen), offset), offset });
+    if (!quoted && len > 0) {
+      inflight.push({ result: pool.submit(buf.subarray(0, len), offset), offset });
       submitted++;
-      offset += pendingLen;
-      pending = [];
+      offset += len;
+      len = 0;
     }
     while (inflight.length > 0) await drainOne();
   } finally {

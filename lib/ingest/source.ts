@@ -31,6 +31,8 @@ export async function peek(
   let total = 0;
   let done = false;
   while (total < n) {
+    // a chunk kept while reading on is copied first (a source may reuse it: gunzip-thread.ts)
+    if (got.length > 0) got[got.length - 1] = Buffer.from(got[got.length - 1]);
     const r = await it.next();
     if (r.done) {
       done = true;
@@ -86,7 +88,7 @@ export function binaryKind(head: Uint8Array): string | null {
   return null;
 }
 
-function isZlibError(e: unknown): boolean {
+export function isZlibError(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
   return typeof code === 'string' && code.startsWith('Z_');
 }
@@ -103,13 +105,17 @@ export async function* gunzip(src: AsyncIterable<Uint8Array>, name: string): Asy
   try {
     for await (const c of gz) yield c as Buffer;
   } catch (e) {
-    if (isZlibError(e))
-      throw new IngestError(`${name}: truncated or corrupt gzip data (${(e as Error).message}); the whole file is rejected`);
+    if (isZlibError(e)) throw corruptGzip(name, (e as Error).message);
     throw e;
   } finally {
     input.destroy();
     gz.destroy();
   }
+}
+
+/** The error for a gzip stream that zlib cannot inflate. */
+export function corruptGzip(name: string, message: string): IngestError {
+  return new IngestError(`${name}: truncated or corrupt gzip data (${message}); the whole file is rejected`);
 }
 
 /**

@@ -6,11 +6,8 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { copyChunks, gunzipOffThread } from '../lib/ingest/gunzip-thread.js';
-import { workerEntry } from '../lib/ingest/parallel.js';
 import { gunzip } from '../lib/ingest/source.js';
 import { IngestError } from '../lib/ingest/types.js';
-
-const entry = workerEntry()!;
 
 /** Deterministic text of about `bytes` bytes (CSV-like lines, compressible but not trivially). */
 function text(bytes: number, seed = 1): Buffer {
@@ -53,7 +50,7 @@ describe('gunzipOffThread', () => {
     const plain = text(20 * 1024 * 1024); // 20 slots of 1 MiB: the ring of 8 wraps twice
     const gz = gzipSync(plain);
     const { stream, state } = source(gz, 64 * 1024);
-    const off = await collect(gunzipOffThread(stream, 'x.csv.gz', entry));
+    const off = await collect(gunzipOffThread(stream, 'x.csv.gz'));
     expect(off.chunks).toBeGreaterThanOrEqual(20);
     expect(off.bytes.equals(plain)).toBe(true);
     expect(state.closed).toBe(true);
@@ -63,9 +60,9 @@ describe('gunzipOffThread', () => {
     const a = text(300_000, 2);
     const b = text(1_500_000, 3);
     const gz = Buffer.concat([gzipSync(a), gzipSync(b)]);
-    const off = await collect(gunzipOffThread(source(gz, 7_000).stream, 'x.csv.gz', entry));
+    const off = await collect(gunzipOffThread(source(gz, 7_000).stream, 'x.csv.gz'));
     expect(off.bytes.equals(Buffer.concat([a, b]))).toBe(true);
-    const small = await collect(gunzipOffThread(source(gz, 7_000).stream, 'x.csv.gz', entry, { slots: 2, slotBytes: 10_000 }));
+    const small = await collect(gunzipOffThread(source(gz, 7_000).stream, 'x.csv.gz', { slots: 2, slotBytes: 10_000 }));
     expect(small.bytes.equals(Buffer.concat([a, b]))).toBe(true);
   });
 
@@ -73,7 +70,7 @@ describe('gunzipOffThread', () => {
     const gz = gzipSync(text(3_000_000));
     const cut = gz.subarray(0, gz.length - 5_000);
     const inThread = await collect(gunzip(source(cut, 50_000).stream, 'big.csv.gz')).catch((e: unknown) => e);
-    const off = await collect(gunzipOffThread(source(cut, 50_000).stream, 'big.csv.gz', entry)).catch((e: unknown) => e);
+    const off = await collect(gunzipOffThread(source(cut, 50_000).stream, 'big.csv.gz')).catch((e: unknown) => e);
     expect(inThread).toBeInstanceOf(IngestError);
     expect(off).toBeInstanceOf(IngestError);
     expect((off as Error).message).toBe((inThread as Error).message);
@@ -82,14 +79,14 @@ describe('gunzipOffThread', () => {
 
   it("passes the source's own error through unchanged", async () => {
     const boom = new Error('socket hang up');
-    const off = await collect(gunzipOffThread(source(gzipSync(text(2_000_000)), 10_000, boom).stream, 'x.csv.gz', entry)).catch((e: unknown) => e);
+    const off = await collect(gunzipOffThread(source(gzipSync(text(2_000_000)), 10_000, boom).stream, 'x.csv.gz')).catch((e: unknown) => e);
     expect(off).toBe(boom);
   });
 
   it('closes the source (and stops its worker) when the reader stops early', async () => {
     const { stream, state } = source(gzipSync(text(12 * 1024 * 1024)), 64 * 1024);
     let seen = 0;
-    for await (const c of gunzipOffThread(stream, 'x.csv.gz', entry)) {
+    for await (const c of gunzipOffThread(stream, 'x.csv.gz')) {
       seen += c.length;
       if (seen > 2 * 1024 * 1024) break;
     }
@@ -99,7 +96,7 @@ describe('gunzipOffThread', () => {
   it('copyChunks gives chunks that outlive the next read', async () => {
     const plain = text(10 * 1024 * 1024, 5);
     const kept: Uint8Array[] = [];
-    for await (const c of copyChunks(gunzipOffThread(source(gzipSync(plain), 64 * 1024).stream, 'x.csv.gz', entry))) kept.push(c);
+    for await (const c of copyChunks(gunzipOffThread(source(gzipSync(plain), 64 * 1024).stream, 'x.csv.gz'))) kept.push(c);
     expect(Buffer.concat(kept).equals(plain)).toBe(true);
   });
 });

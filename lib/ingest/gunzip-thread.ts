@@ -1,11 +1,11 @@
 /**
  * Gunzip on a thread of its own for the large CSV.gz files that parse workers read (issue 8).
- * The main thread sends the compressed chunks to a worker (the parse worker's code, started for
- * this alone), which inflates them with node:zlib into a ring of slots in one SharedArrayBuffer;
+ * The main thread sends the compressed chunks to a small worker (WORKER_SOURCE), which inflates
+ * them with node:zlib into a ring of slots in one SharedArrayBuffer;
  * the main thread reads each slot in place and hands it back when it asks for the next one.
  *
- * Why: node:zlib makes a new ArrayBuffer for every 256 KiB it inflates, 2,400 of them for the
- * bench's 618 MB. V8 counts ArrayBuffer memory towards its heap limits, so that churn on the
+ * Why: node:zlib makes a new ArrayBuffer for every 256 KiB it inflates, ~2,100 of them for the
+ * bench export's 548 MB. V8 counts ArrayBuffer memory towards its heap limits, so that churn on the
  * main thread made it start a full mark-compact every ~0.3 s of ingest (29-49 in a 10M-row
  * run, ~0.7 s of pauses plus background marking); with the bytes arriving in a
  * SharedArrayBuffer made once, the main thread allocates none. Measured with the bench
@@ -16,8 +16,7 @@
  * consumer that keeps one longer must copy it (see copyChunks).
  */
 import { Worker } from 'node:worker_threads';
-import { createGunzip } from 'node:zlib';
-import { corruptGzip, isZlibError } from './source.js';
+import { corruptGzip } from './source.js';
 
 /** The ring: slots and bytes a slot holds (8 MiB in all; tests make it small, so slots are reused at once). */
 export interface Ring {
@@ -28,29 +27,21 @@ const RING: Ring = { slots: 8, slotBytes: 1 << 20 };
 /** Compressed chunks sent ahead of the worker's inflating. */
 const INPUT_AHEAD = 4;
 
-/** Starts a gunzip worker (sent to a worker running parse-worker.ts). */
-export interface GunzipStart {
-  type: 'gunzip';
-  sab: SharedArrayBuffer;
-  slots: number;
-  slotBytes: number;
-}
-
-type ToWorker = GunzipStart | { type: 'gz-in'; chunk: Uint8Array } | { type: 'gz-end' } | { type: 'gz-release'; slot: number };
-type FromWorker = { gz: 'data'; slot: number; len: number } | { gz: 'credit' } | { gz: 'end' } | { gz: 'error'; message: string; zlib: boolean } | { ready: true };
-
-export interface WorkerEntry {
-  file: URL | string;
-  eval?: boolean;
-}
+/** The messages to and from the worker (WORKER_SOURCE). */
+type ToWorker =
+  | { sab: SharedArrayBuffer; slots: number; slotBytes: number }
+  | { type: 'gz-in'; chunk: Uint8Array }
+  | { type: 'gz-end' }
+  | { type: 'gz-release'; slot: number };
+type FromWorker = { gz: 'data'; slot: number; len: number } | { gz: 'credit' } | { gz: 'end' } | { gz: 'error'; message: string; zlib: boolean };
 
 /**
  * The decompressed bytes of a gzip stream, inflated on a worker thread; chunks are views valid
  * until the next call to next(). Errors: as gunzip() (source.ts).
  */
-export async function* gunzipOffThread(src: AsyncIterable<Uint8Array>, name: string, entry: WorkerEntry, ring: Ring = RING): AsyncGenerator<Uint8Array> {
+export async function* gunzipOffThread(src: AsyncIterable<Uint8Array>, name: string, ring: Ring = RING): AsyncGenerator<Uint8Array> {
   const { slots, slotBytes } = ring;
-  const worker = new Worker(entry.file, { eval: entry.eval === true, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 } });
   const sab = new SharedArrayBuffer(slots * slotBytes);
   const ready: { slot: number; len: number }[] = [];
   let ended = false;
@@ -69,7 +60,6 @@ export async function* gunzipOffThread(src: AsyncIterable<Uint8Array>, name: str
   };
   const post = (m: ToWorker) => worker.postMessage(m);
   worker.on('message', (m: FromWorker) => {
-    if ('ready' in m) return;
     if (m.gz === 'data') ready.push({ slot: m.slot, len: m.len });
     else if (m.gz === 'credit') credits++;
     else if (m.gz === 'end') ended = true;
@@ -84,7 +74,7 @@ export async function* gunzipOffThread(src: AsyncIterable<Uint8Array>, name: str
     if (!ended && !stopped) failure ??= new Error(`the gunzip worker exited with code ${code}`);
     signal();
   });
-  post({ type: 'gunzip', sab, slots, slotBytes });
+  post({ sab, slots, slotBytes });
 
   // the compressed bytes go to the worker as they come, a few chunks ahead of its inflating
   const it = src[Symbol.asyncIterator]();
@@ -130,29 +120,30 @@ export async function* copyChunks(src: AsyncIterable<Uint8Array>): AsyncGenerato
 }
 
 /**
- * The worker's side (parse-worker.ts hands it the start message): inflates what comes in into
+ * The worker's code (plain JavaScript, run with `eval`: it starts in ~30 ms, where a worker loading
+ * the TypeScript sources through tsx took 600-750 ms to its first bytes, all of it main-thread
+ * idle time; and the Lambda bundle need not ship a file for it). It inflates what comes in into
  * the ring's free slots, pausing zlib while none is free; a slot goes to the main thread when full
- * (or at the end) and comes back with gz-release.
+ * (or at the end) and comes back with gz-release. Tested through gunzipOffThread.
  */
-export function serveGunzip(start: GunzipStart, post: (m: FromWorker) => void, onMessage: (handler: (m: ToWorker) => void) => void): void {
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createGunzip } = require('node:zlib');
+parentPort.once('message', (start) => {
   const ring = new Uint8Array(start.sab);
   const size = start.slotBytes;
-  const free = Array.from({ length: start.slots }, (_, i) => i);
-  let cur = -1;
-  let curLen = 0;
-  const out: Buffer[] = [];
-  let inputEnded = false;
-  let zlibEnded = false;
-  let finished = false;
+  const free = [];
+  for (let i = 0; i < start.slots; i++) free.push(i);
+  const out = [];
+  let cur = -1, curLen = 0, zlibEnded = false, finished = false, inputEnded = false;
+  const post = (m) => parentPort.postMessage(m);
   const gz = createGunzip({ chunkSize: 256 * 1024 });
-
-  /** Moves inflated bytes into free slots; true when all of them went. */
-  const drain = (): boolean => {
+  // moves inflated bytes into free slots; true when all of them went
+  const drain = () => {
     while (out.length > 0) {
       if (cur < 0) {
-        const s = free.shift();
-        if (s === undefined) return false;
-        cur = s;
+        if (free.length === 0) return false;
+        cur = free.shift();
         curLen = 0;
       }
       const c = out[0];
@@ -172,10 +163,9 @@ export function serveGunzip(start: GunzipStart, post: (m: FromWorker) => void, o
     if (finished || !zlibEnded || out.length > 0) return;
     finished = true;
     if (cur >= 0 && curLen > 0) post({ gz: 'data', slot: cur, len: curLen });
-    cur = -1;
     post({ gz: 'end' });
   };
-  gz.on('data', (c: Buffer) => {
+  gz.on('data', (c) => {
     out.push(c);
     if (!drain()) gz.pause();
   });
@@ -183,8 +173,8 @@ export function serveGunzip(start: GunzipStart, post: (m: FromWorker) => void, o
     zlibEnded = true;
     finish();
   });
-  gz.on('error', (e) => post({ gz: 'error', message: e.message, zlib: isZlibError(e) }));
-  onMessage((m) => {
+  gz.on('error', (e) => post({ gz: 'error', message: e.message, zlib: typeof e.code === 'string' && e.code.startsWith('Z_') }));
+  parentPort.on('message', (m) => {
     if (m.type === 'gz-in') gz.write(m.chunk, () => post({ gz: 'credit' }));
     else if (m.type === 'gz-end') {
       if (!inputEnded) gz.end();
@@ -197,4 +187,5 @@ export function serveGunzip(start: GunzipStart, post: (m: FromWorker) => void, o
       }
     }
   });
-}
+});
+`;

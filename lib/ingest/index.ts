@@ -363,11 +363,11 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
       const big = file.size !== undefined && expectedRows([file]) >= (opts.parseWorkersMinRows ?? 250_000);
       // a large file read by parse workers is inflated on a thread of its own (gunzip-thread.ts);
       // its chunks are then valid until the next read, so every reader but the CSV one gets copies
-      const entry = compressed && big && workers > 0 && opts.gunzipThread !== false ? workerEntry() : null;
+      const offThread = compressed && big && workers > 0 && opts.gunzipThread !== false && workerEntry() !== null;
       const ring = typeof opts.gunzipThread === 'object' ? opts.gunzipThread : undefined;
-      const content = await peek(compressed ? (entry ? gunzipOffThread(raw.stream, name, entry, ring) : gunzip(raw.stream, name)) : raw.stream, 4096);
-      const kept = entry ? copyChunks(content.stream) : content.stream;
-      if (entry) inflating = content.stream;
+      const content = await peek(compressed ? (offThread ? gunzipOffThread(raw.stream, name, ring) : gunzip(raw.stream, name)) : raw.stream, 4096);
+      const kept = offThread ? copyChunks(content.stream) : content.stream;
+      if (offThread) inflating = content.stream;
       const summary: IngestFileSummary = { name, format: 'csv', compressed, rows: 0 };
       if (file.size !== undefined) summary.size = file.size;
       if (file.etag !== undefined) summary.etag = file.etag;

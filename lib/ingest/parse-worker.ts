@@ -11,7 +11,6 @@ import { ByteCsvSplitter } from './csv.js';
 import { csvRecordHandler, type CsvColumns } from './csv-records.js';
 import { compressors } from 'hyparquet-compressors';
 import type { CompressionCodec } from 'hyparquet/src/types.js';
-import { serveGunzip, type GunzipStart } from './gunzip-thread.js';
 import { FlatColumn, Unsupported, type Plan } from './parquet-pages.js';
 import { parquetRows } from './parquet.js';
 import { RowBuilder, type DateKind } from './rows.js';
@@ -162,14 +161,7 @@ function onBlock(m: BlockMessage): void {
   post(m.seq, b, before, sp.nextLine - 1, [m.bytes.buffer as ArrayBuffer], m.bytes);
 }
 
-parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage | ParquetFileMessage | GroupMessage | GunzipStart) => {
-  if (m.type === 'gunzip') {
-    // this worker inflates a file for the main thread instead (gunzip-thread.ts)
-    const port = parentPort!;
-    port.removeAllListeners('message');
-    serveGunzip(m, (r) => port.postMessage(r), (handler) => port.on('message', handler));
-    return;
-  }
+parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage | ParquetFileMessage | GroupMessage) => {
   if (m.type === 'recycle') {
     const st = StagedRows.fromMessage(m.staged);
     st.clear();

@@ -55,13 +55,15 @@ export function defaultParseWorkers(): number {
  * (10M rows, interleaved runs): Parquet 1 in 12 9.6 s against 1 in 6 10.4 s (four pairs; 1 in 4,
  * 9 and 18 no better); CSV, since the worker's split and id staging got cheaper (the WebAssembly
  * scan, ids staged in place), 1 in 12 13.0 s against 1 in 6 13.8 s (faster in five of six
- * rounds; 1 in 9 alike, none at all slower).
+ * rounds; 1 in 9 alike, none at all slower); since gunzip left the main thread
+ * (gunzip-thread.ts), 1 in 9 12.49 s against 1 in 12 12.66 s (faster in four pairs of four) and
+ * against 1 in 7 12.71 s (faster in three of four).
  */
-export function mainThreadShare(workers: number): number {
+export function mainThreadShare(workers: number, format: 'csv' | 'parquet' = 'csv'): number {
   const env = process.env.TAILWATCH_MAIN_SHARE;
   if (env !== undefined && env.trim() !== '') return Number(env);
   if (workers !== 1) return 0;
-  return 12;
+  return format === 'csv' ? 9 : 12;
 }
 
 /**

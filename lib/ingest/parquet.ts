@@ -424,7 +424,7 @@ export async function readParquet(
         else pool.absorb(r, builder, 1);
         opts.progress();
       };
-      const every = mainThreadShare(pool.size);
+      const every = mainThreadShare(pool.size, 'parquet');
       try {
         let i = 0;
         for (const range of ranges) {

@@ -1,7 +1,8 @@
 /**
- * Parsing a large CSV file on more than one thread (issue 8). The main thread reads and gunzips
- * the bytes, cuts them into blocks of whole lines (Buffer.lastIndexOf of "\n": native, no pass of
- * its own over the bytes) and hands the blocks round-robin to parse workers (parse-worker.ts).
+ * Parsing a large CSV file on more than one thread (issue 8). The main thread reads the bytes (a
+ * gzip file is inflated on a thread of its own: gunzip-thread.ts), cuts them into blocks of whole
+ * lines (Buffer.lastIndexOf of "\n": native, no pass of its own over the bytes) and hands the
+ * blocks round-robin to parse workers (parse-worker.ts).
  * A worker splits, validates and stages its block's rows and interns their customer ids with keys
  * of its own; the main thread takes the results back in file order, maps the worker's keys to its
  * own and resolves the rows (orders, duplicates: those tables stay in one thread) into the same

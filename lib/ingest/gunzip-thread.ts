@@ -16,7 +16,7 @@
  * consumer that keeps one longer must copy it (see copyChunks).
  */
 import { Worker } from 'node:worker_threads';
-import { corruptGzip } from './source.js';
+import { corruptGzip, GUNZIP_CHUNK_BYTES, isZlibError } from './source.js';
 
 /** The ring: slots and bytes a slot holds (8 MiB in all; tests make it small, so slots are reused at once). */
 export interface Ring {
@@ -33,7 +33,7 @@ type ToWorker =
   | { type: 'gz-in'; chunk: Uint8Array }
   | { type: 'gz-end' }
   | { type: 'gz-release'; slot: number };
-type FromWorker = { gz: 'data'; slot: number; len: number } | { gz: 'credit' } | { gz: 'end' } | { gz: 'error'; message: string; zlib: boolean };
+type FromWorker = { gz: 'data'; slot: number; len: number } | { gz: 'credit' } | { gz: 'end' } | { gz: 'error'; message: string; code: unknown };
 
 /**
  * The decompressed bytes of a gzip stream, inflated on a worker thread; chunks are views valid
@@ -63,7 +63,7 @@ export async function* gunzipOffThread(src: AsyncIterable<Uint8Array>, name: str
     if (m.gz === 'data') ready.push({ slot: m.slot, len: m.len });
     else if (m.gz === 'credit') credits++;
     else if (m.gz === 'end') ended = true;
-    else failure ??= m.zlib ? corruptGzip(name, m.message) : new Error(`gunzip worker: ${m.message}`);
+    else failure ??= isZlibError(m) ? corruptGzip(name, m.message) : new Error(`gunzip worker: ${m.message}`);
     signal();
   });
   worker.on('error', (e) => {
@@ -137,7 +137,7 @@ parentPort.once('message', (start) => {
   const out = [];
   let cur = -1, curLen = 0, zlibEnded = false, finished = false, inputEnded = false;
   const post = (m) => parentPort.postMessage(m);
-  const gz = createGunzip({ chunkSize: 256 * 1024 });
+  const gz = createGunzip({ chunkSize: ${GUNZIP_CHUNK_BYTES} });
   // moves inflated bytes into free slots; true when all of them went
   const drain = () => {
     while (out.length > 0) {
@@ -173,7 +173,7 @@ parentPort.once('message', (start) => {
     zlibEnded = true;
     finish();
   });
-  gz.on('error', (e) => post({ gz: 'error', message: e.message, zlib: typeof e.code === 'string' && e.code.startsWith('Z_') }));
+  gz.on('error', (e) => post({ gz: 'error', message: e.message, code: e.code }));
   parentPort.on('message', (m) => {
     if (m.type === 'gz-in') gz.write(m.chunk, () => post({ gz: 'credit' }));
     else if (m.type === 'gz-end') {

@@ -88,6 +88,9 @@ export function binaryKind(head: Uint8Array): string | null {
   return null;
 }
 
+/** Bytes node:zlib inflates into one output chunk (also the gunzip worker's, gunzip-thread.ts). */
+export const GUNZIP_CHUNK_BYTES = 256 * 1024;
+
 export function isZlibError(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
   return typeof code === 'string' && code.startsWith('Z_');
@@ -98,7 +101,7 @@ export function isZlibError(e: unknown): boolean {
  * naming the file; errors of the underlying source pass through unchanged.
  */
 export async function* gunzip(src: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<Uint8Array> {
-  const gz = createGunzip({ chunkSize: 256 * 1024 });
+  const gz = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
   const input = Readable.from(src, { objectMode: false });
   input.on('error', (e) => gz.destroy(e));
   input.pipe(gz);

@@ -226,6 +226,11 @@ export class CustomerAccumulator {
     return this.ids.length;
   }
 
+  /** Customer-day entries so far (the summary's day lists hold at most this many). */
+  get dayCount(): number {
+    return this.days.size;
+  }
+
   private customer(id: string): number {
     if (this.index === null) {
       this.index = new Map();
@@ -485,6 +490,14 @@ const MAX_DAY_BUCKETS = 1 << 16;
  * / 7.4M customer-days (2 cores, shared): ~2.0 s for the direct counting sort, ~0.6-0.9 s now.
  * The local customer index is 13 bits and the purchase flag bit 15 of a Uint16 (PART_SHIFT <= 15).
  */
+/**
+ * A zeroed typed array in a SharedArrayBuffer: the day lists cross to the thread that makes the
+ * period rows without a copy (aggregate-thread.ts).
+ */
+function shared<T extends Int32Array | Float64Array | Uint8Array>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  return new C(new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT));
+}
+
 function dayLists(acc: CustomerAccumulator): DayLists {
   const n = acc.customerCount;
   const log = acc.days;
@@ -506,9 +519,9 @@ function dayLists(acc: CustomerAccumulator): DayLists {
     o += m;
   }
   const partStart = cur.slice();
-  const day = new Int32Array(size);
-  const value = new Float64Array(size);
-  const purchase = new Uint8Array(size);
+  const day = shared(Int32Array, size);
+  const value = shared(Float64Array, size);
+  const purchase = shared(Uint8Array, size);
   // Pass 1: entries into partitions; day and value go to their final arrays at the partition's
   // range (reordered in place below), the customer within the partition and the purchase flag beside them.
   const local = new Uint16Array(size);
@@ -532,7 +545,7 @@ function dayLists(acc: CustomerAccumulator): DayLists {
   // Pass 2: per partition, a counting sort by day into a scratch copy, then a (stable) counting
   // sort by customer back: each list comes out in day order. Over a span of days too wide for a
   // table of counts, a plain copy and an insertion sort of each (short) list instead.
-  const dayStart = new Int32Array(n + 1);
+  const dayStart = shared(Int32Array, n + 1);
   const sLocal = new Uint16Array(maxPart);
   const sDay = new Int32Array(maxPart);
   const sValue = new Float64Array(maxPart);
@@ -563,8 +576,11 @@ function dayLists(acc: CustomerAccumulator): DayLists {
       }
     } else {
       sLocal.set(local.subarray(lo, lo + m));
-      sDay.set(day.subarray(lo, lo + m));
-      sValue.set(value.subarray(lo, lo + m));
+      // (by hand: TypedArray.prototype.set from shared memory can go byte by byte)
+      for (let x = 0; x < m; x++) {
+        sDay[x] = day[lo + x];
+        sValue[x] = value[lo + x];
+      }
     }
     fill.fill(0);
     for (let x = 0; x < m; x++) fill[sLocal[x] & (P - 1)]++;
@@ -629,7 +645,15 @@ function mergeDays(l: DayLists, n: number): DayLists {
     }
   }
   dayStart[n] = o;
-  return { dayStart, day: day.slice(0, o), value: value.slice(0, o), purchase: purchase.slice(0, o) };
+  if (o === day.length) return l;
+  // copies by hand: TypedArray.prototype.set from shared memory can go byte by byte
+  const d = shared(Int32Array, o), v = shared(Float64Array, o), p = shared(Uint8Array, o);
+  for (let i = 0; i < o; i++) {
+    d[i] = day[i];
+    v[i] = value[i];
+    p[i] = purchase[i];
+  }
+  return { dayStart, day: d, value: v, purchase: p };
 }
 
 /** Derives every per-customer figure from the accumulated state (no pass over rows). */

@@ -7,6 +7,7 @@
  * the manifest goes last: a run that fails leaves the previous partition of its date intact.
  */
 import { randomUUID } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
 import type { Config } from './config.js';
 import { CustomerAccumulator, summarize, type CustomerSummary } from './customers.js';
 import { cohortRows, round2 } from './cohorts.js';
@@ -29,6 +30,8 @@ import { segmentRows, withPrevious } from './segments.js';
 import { assignTiers, NO_TIER_NAME, type Tiers } from './tiers.js';
 import type { InputFile, Storage } from './storage.js';
 import type { AlertRow } from './types.js';
+import { AggregateThread, MIN_THREAD_DAYS } from './aggregate-thread.js';
+import { collectGarbage } from './memory.js';
 
 export const VERSION = '0.1.0';
 
@@ -61,6 +64,11 @@ export interface RunOptions {
   /** Where analysts find the tables, for the report (default: out.location). */
   tablesLocation?: string;
   now?: () => Date;
+  /**
+   * Customer-days from which the period rows are made on a second thread (default
+   * MIN_THREAD_DAYS; aggregate-thread.ts). Tests set 0 to take that path on small inputs.
+   */
+  aggregateThreadMinDays?: number;
 }
 
 export interface RunResult {
@@ -84,6 +92,21 @@ interface ModelOutputs {
 const DAYS_PER_UNIT = { week: 7, day: 1 } as const;
 
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  const held: Held = { helper: null };
+  try {
+    return await run(opts, held);
+  } finally {
+    // a run that failed before its cohorts stage stops the thread it started for them
+    await held.helper?.close();
+  }
+}
+
+/** What a run holds that must be let go however it ends. */
+interface Held {
+  helper: AggregateThread | null;
+}
+
+async function run(opts: RunOptions, held: Held): Promise<RunResult> {
   const { config, out } = opts;
   const now = opts.now ?? (() => new Date());
   const progress = opts.onProgress ?? (() => {});
@@ -109,8 +132,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     throw new RunFailedError(`--as-of "${opts.asOf}" is not a date (YYYY-MM-DD)`, 'input');
   progress({ stage: 'ingest', message: `reading ${opts.inputs.length} file(s)` });
   const ingestConfig = opts.reduced ? { ...config, input: reducedInputConfig(config) } : config;
+  let spareWorker: Worker | null = null;
   const ingested = await ingest(opts.inputs, ingestConfig, {
     asOfDay: asOfOption ?? undefined,
+    onWorkerFree: (w) => (spareWorker = w),
     onBatch: (b) => acc.addBatch(b),
     onReject: (r) => {
       const reason = normalizeRejectReason(r.reason);
@@ -119,7 +144,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     },
     onProgress: (p) => progress({ stage: 'ingest', message: `${p.file}`, rows: p.rows, bytes: p.bytes }),
   });
+  // a large ingest's tables are garbage now: collected before the summary allocates (memory.ts)
+  if (acc.dayCount >= MIN_THREAD_DAYS) collectGarbage();
   lap('ingest');
+  // the period rows are made on a second thread beside the cohort rows (step 3; aggregate-thread.ts)
+  const helper = (held.helper = AggregateThread.start(acc.dayCount, opts.aggregateThreadMinDays, spareWorker));
   // With engine "athena" the raw rows were counted by SQL; the reduced rows are all valid.
   const ing = opts.reduced ? { ...ingested, rows: opts.reduced.accounting.rows } : ingested;
   if (opts.reduced) rejectReasons = opts.reduced.accounting.rejectReasons;
@@ -163,10 +192,14 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const seg = segmentation(s, tiers, dims);
   lap('summary');
 
-  // 3. Cohorts and CRR.
+  // 3. Cohorts and CRR (the period rows on the second thread, when there is one).
   progress({ stage: 'cohorts', message: 'cohort retention and CRR' });
-  const cohorts = cohortRows(s, seg, { unit: config.cohort.period, asOfDay });
-  const periods = periodRows(s, seg, { unit: config.cohort.period, asOfDay, activeWindowDays: config.cohort.activeWindowDays });
+  const cohortsHere = () => cohortRows(s, seg, { unit: config.cohort.period, asOfDay });
+  const periodOpts = { unit: config.cohort.period, asOfDay, activeWindowDays: config.cohort.activeWindowDays };
+  const periodsHere = () => periodRows(s, seg, periodOpts);
+  const [cohorts, periods] = helper ? await helper.periodRowsBeside(s, tiers, dims, periodOpts, cohortsHere, periodsHere) : [cohortsHere(), periodsHere()];
+  await helper?.close();
+  held.helper = null;
   const trends = trendRows(cohorts, config.cohort.trendAges, config.cohort.trendCohorts);
   lap('cohorts');
 

@@ -19,6 +19,7 @@ import type { InputFile } from '../storage.js';
 import { ByteCsvSplitter, CsvSplitter, MAX_RECORD_CHARS } from './csv.js';
 import { csvRecordHandler, type CsvColumns } from './csv-records.js';
 import { copyChunks, gunzipOffThread, type Ring } from './gunzip-thread.js';
+import type { Worker } from 'node:worker_threads';
 import { defaultParseWorkers, ParsePool, readCsvWithWorkers, workerEntry } from './parallel.js';
 import type { FileMessage } from './parse-worker.js';
 import { readParquet } from './parquet.js';
@@ -59,6 +60,12 @@ export interface IngestOptions {
   tmpDir?: string;
   /** Parse worker threads for large CSV files (parallel.ts; default: defaultParseWorkers()). */
   parseWorkers?: number;
+  /**
+   * Given a parse worker ingest would stop at its end (after a file read by workers, on success),
+   * with its parse state dropped: the caller puts it to other work (aggregate-thread.ts) and
+   * terminates it.
+   */
+  onWorkerFree?: (worker: Worker) => void;
   /** Rows a CSV file must be expected to hold (from its size) to be parsed by workers (default 250,000). */
   parseWorkersMinRows?: number;
   /** Bytes of a block handed to a parse worker (default 1 MiB; tests make it small). */
@@ -405,6 +412,10 @@ export async function ingest(files: InputFile[], config: Config, opts: IngestOpt
       progress.tick(true);
       if (inflating) await closeStream(inflating);
       inflating = null;
+    }
+    if (pool && opts.onWorkerFree) {
+      opts.onWorkerFree(await pool.release());
+      pool = null;
     }
   } finally {
     // a reader that stopped early (an error) leaves its gunzip worker running: stop it

@@ -18,7 +18,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ByteCsvSplitter, MAX_RECORD_CHARS, type CsvSplitter } from './csv.js';
-import type { BlockResult, FileMessage, GroupMessage, ParquetFileMessage } from './parse-worker.js';
+import type { BlockResult, FileMessage, GroupMessage, ParquetFileMessage, ResetMessage } from './parse-worker.js';
 import type { RowBuilder } from './rows.js';
 import { StagedRows } from './staged.js';
 import { IngestError } from './types.js';
@@ -107,26 +107,35 @@ export class ParsePool {
   /** Block buffers back from the workers. */
   private readonly free: ArrayBuffer[] = [];
 
+  /** This pool's listeners on each worker (removed from the one release() hands over). */
+  private readonly listeners: { message: (r: BlockResult) => void; error: (e: Error) => void; exit: (code: number) => void }[];
+
   private constructor(private readonly workers: Worker[]) {
-    workers.forEach((w) => {
-      w.on('message', (r: BlockResult) => {
-        if (r.ready) {
-          this.started = true;
-          return;
-        }
-        const p = this.waiting.get(r.seq);
-        this.waiting.delete(r.seq);
-        p?.resolve(r);
-      });
-      const fail = (e: Error) => {
-        this.failure ??= e;
-        for (const p of this.waiting.values()) p.reject(e);
-        this.waiting.clear();
+    const fail = (e: Error) => {
+      this.failure ??= e;
+      for (const p of this.waiting.values()) p.reject(e);
+      this.waiting.clear();
+    };
+    this.listeners = workers.map((w) => {
+      const l = {
+        message: (r: BlockResult) => {
+          if (r.ready) {
+            this.started = true;
+            return;
+          }
+          const p = this.waiting.get(r.seq);
+          this.waiting.delete(r.seq);
+          p?.resolve(r);
+        },
+        error: fail,
+        exit: (code: number) => {
+          if (code !== 0) fail(new Error(`a parse worker exited with code ${code}`));
+        },
       };
-      w.on('error', fail);
-      w.on('exit', (code) => {
-        if (code !== 0) fail(new Error(`a parse worker exited with code ${code}`));
-      });
+      w.on('message', l.message);
+      w.on('error', l.error);
+      w.on('exit', l.exit);
+      return l;
     });
   }
 
@@ -269,6 +278,24 @@ export class ParsePool {
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /**
+   * Closes the pool but one worker, which drops its parse state and is handed over (to make the
+   * period rows after ingest: aggregate-thread.ts; it has loaded its code already). The caller
+   * terminates it; unreferenced, it does not keep the process alive meanwhile.
+   */
+  async release(): Promise<Worker> {
+    const [kept, ...rest] = this.workers;
+    const l = this.listeners[0];
+    kept.on('error', () => {}); // (a worker's unheard error would throw here; the new owner listens too)
+    kept.off('message', l.message);
+    kept.off('error', l.error);
+    kept.off('exit', l.exit);
+    kept.postMessage({ type: 'reset' } satisfies ResetMessage);
+    kept.unref();
+    await Promise.all(rest.map((w) => w.terminate()));
+    return kept;
   }
 }
 

@@ -4,6 +4,8 @@
  * back the staged rows (StagedRows: no lookups, the main thread owns the customer and order
  * tables), the rejects and the counts. Lines in rejects are relative to the block (line 1 = the
  * block's first line); the main thread shifts them, as only it knows where the block starts.
+ * After ingest, the same worker code makes the period rows beside the main thread's cohort rows
+ * (aggregate-thread.ts).
  */
 import { parentPort } from 'node:worker_threads';
 import type { Config } from '../config.js';
@@ -16,6 +18,8 @@ import { parquetRows } from './parquet.js';
 import { RowBuilder, type DateKind } from './rows.js';
 import { StagedRows, type StagedMessage } from './staged.js';
 import { IngestError, type Reject } from './types.js';
+import { collectGarbage } from '../memory.js';
+import { periodRowsFromMessage, type PeriodsMessage, type PeriodsResult } from '../aggregate-thread.js';
 
 /** Sent once per file. */
 export interface FileMessage {
@@ -61,6 +65,11 @@ export interface GroupMessage {
 export interface RecycleMessage {
   type: 'recycle';
   staged: StagedMessage;
+}
+
+/** The last file is done: the worker drops its parse state (ParsePool.release hands it over for aggregate-thread.ts). */
+export interface ResetMessage {
+  type: 'reset';
 }
 
 /** A block of whole lines; offset = its first byte's offset in the uncompressed file. */
@@ -161,7 +170,31 @@ function onBlock(m: BlockMessage): void {
   post(m.seq, b, before, sp.nextLine - 1, [m.bytes.buffer as ArrayBuffer], m.bytes);
 }
 
-parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage | ParquetFileMessage | GroupMessage) => {
+/** After ingest: the period rows beside the main thread's cohort rows (aggregate-thread.ts). */
+function onPeriods(m: PeriodsMessage): void {
+  let r: PeriodsResult;
+  try {
+    r = { type: 'periods', rows: periodRowsFromMessage(m) };
+  } catch (e) {
+    r = { type: 'periods', error: (e as Error).message };
+  }
+  parentPort!.postMessage(r);
+}
+
+parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage | ParquetFileMessage | GroupMessage | PeriodsMessage | ResetMessage) => {
+  if (m.type === 'reset') {
+    builder = null;
+    file = null;
+    parquet = null;
+    rejects = [];
+    spare.length = 0;
+    collectGarbage(); // the interner's tables and the staged rows' buffers: freed now, not when V8 would
+    return;
+  }
+  if (m.type === 'periods') {
+    onPeriods(m);
+    return;
+  }
   if (m.type === 'recycle') {
     const st = StagedRows.fromMessage(m.staged);
     st.clear();

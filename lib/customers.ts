@@ -427,6 +427,11 @@ export interface DayLists {
   purchase: Uint8Array;
 }
 
+/** Empty day lists for n customers, in place of a summary's once they have served (pipeline.ts). */
+export function releasedDayLists(n: number): DayLists {
+  return { dayStart: new Int32Array(n + 1), day: new Int32Array(0), value: new Float64Array(0), purchase: new Uint8Array(0) };
+}
+
 export interface SummaryOptions {
   asOfDay: number;
   calibrationEndDay: number;
@@ -468,6 +473,7 @@ export interface CustomerSummary {
   zbarAsOf: Float64Array;
   /** Repeat purchase days after calibration end up to as-of (holdout actuals). */
   holdoutPurchases: Float64Array;
+  /** Each customer's days (for the cohort and period rows; a run releases them after: releasedDayLists). */
   lists: DayLists;
 }
 

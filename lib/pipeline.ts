@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import type { Config } from './config.js';
-import { CustomerAccumulator, summarize, type CustomerSummary } from './customers.js';
+import { CustomerAccumulator, releasedDayLists, summarize, type CustomerSummary } from './customers.js';
 import { cohortRows, round2 } from './cohorts.js';
 import { periodRows } from './crr.js';
 import { dayToIso, isoToDay } from './dates.js';
@@ -30,7 +30,7 @@ import { segmentRows, withPrevious } from './segments.js';
 import { assignTiers, NO_TIER_NAME, type Tiers } from './tiers.js';
 import type { InputFile, Storage } from './storage.js';
 import type { AlertRow } from './types.js';
-import { AggregateThread, MIN_THREAD_DAYS } from './aggregate-thread.js';
+import { AggregateThread } from './aggregate-thread.js';
 import { collectGarbage } from './memory.js';
 
 export const VERSION = '0.1.0';
@@ -91,6 +91,12 @@ interface ModelOutputs {
 
 const DAYS_PER_UNIT = { week: 7, day: 1 } as const;
 
+/**
+ * Customers from which a run collects garbage at two stage boundaries (memory.ts): a collection
+ * takes ~60 ms at 1M customers, and a small run's garbage does not matter.
+ */
+const MIN_COLLECT_CUSTOMERS = 100_000;
+
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const held: Held = { helper: null };
   try {
@@ -145,7 +151,7 @@ async function run(opts: RunOptions, held: Held): Promise<RunResult> {
     onProgress: (p) => progress({ stage: 'ingest', message: `${p.file}`, rows: p.rows, bytes: p.bytes }),
   });
   // a large ingest's tables are garbage now: collected before the summary allocates (memory.ts)
-  if (acc.dayCount >= MIN_THREAD_DAYS) collectGarbage();
+  if (acc.customerCount >= MIN_COLLECT_CUSTOMERS) collectGarbage();
   lap('ingest');
   // the period rows are made on a second thread beside the cohort rows (step 3; aggregate-thread.ts)
   const helper = (held.helper = AggregateThread.start(acc.dayCount, opts.aggregateThreadMinDays, spareWorker));
@@ -200,6 +206,8 @@ async function run(opts: RunOptions, held: Held): Promise<RunResult> {
   const [cohorts, periods] = helper ? await helper.periodRowsBeside(s, tiers, dims, periodOpts, cohortsHere, periodsHere) : [cohortsHere(), periodsHere()];
   await helper?.close();
   held.helper = null;
+  // the day lists (~100 MB at 10M rows) serve steps 2-3 only: let them go before the later stages
+  s.lists = releasedDayLists(s.n);
   const trends = trendRows(cohorts, config.cohort.trendAges, config.cohort.trendCohorts);
   lap('cohorts');
 
@@ -259,8 +267,11 @@ async function run(opts: RunOptions, held: Held): Promise<RunResult> {
   const eml = await buildReportEmail(rendered, { from: config.report.from, to: config.report.to, date: now() });
   lap('report');
 
-  // 8. Outputs: stage everything, then move into place; the manifest goes last.
+  // 8. Outputs: stage everything, then move into place; the manifest goes last. The stages before
+  // left garbage (the day lists, the models' and the report's working memory) that V8 may not have
+  // collected yet: collected before the customers table is encoded, the run's peak (memory.ts).
   progress({ stage: 'outputs', message: `writing tables to ${out.location}` });
+  if (s.n >= MIN_COLLECT_CUSTOMERS) collectGarbage();
   const staged: StagedFile[] = [];
   const stage = async (key: string, body: Uint8Array | string, contentType: string, rows?: number) => {
     const tmp = `${layout.staging(runId)}${key}`;

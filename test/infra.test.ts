@@ -165,9 +165,21 @@ describe('pipeline Lambda', () => {
       w.once('message', resolve);
       w.postMessage({ type: 'block', seq: 0, bytes, offset: 0 });
     });
-    await w.terminate();
     expect(reply.counts).toEqual({ read: 2, rejected: 1, ignored: 0 });
     expect(reply.rejects.map((r) => [r.line, r.column])).toEqual([[2, 'amount']]);
+    // handed over after ingest (reset), it makes the period rows (lib/aggregate-thread.ts): two
+    // customers, one buying on 2024-01-05 and 2024-02-10, one on 2024-02-03 (days since 1970)
+    w.postMessage({ type: 'reset' });
+    const d = (iso: string) => Date.parse(iso) / 86_400_000;
+    const lists = { dayStart: new Int32Array([0, 2, 3]), day: new Int32Array([d('2024-01-05'), d('2024-02-10'), d('2024-02-03')]), value: new Float64Array([10, 5, 7]), purchase: new Uint8Array([1, 1, 1]) };
+    const periods = await new Promise<{ type: string; rows: { period: string; tier: string; segment: string; new_customers: number; customers_buying: number; revenue: number }[] }>((resolve) => {
+      w.once('message', resolve);
+      w.postMessage({ type: 'periods', n: 2, firstDay: new Float64Array([d('2024-01-05'), d('2024-02-03')]), lists, dims: new Int32Array(0), dimValues: [], dimensionCount: 0, dimensions: [], tierNames: ['small', 'large'], tierOf: new Int8Array([0, 1]), opts: { unit: 'month', asOfDay: d('2024-02-29'), activeWindowDays: 90 } });
+    });
+    await w.terminate();
+    const all = periods.rows.filter((r) => r.tier === 'all' && r.segment === 'all').map((r) => [r.period, r.new_customers, r.customers_buying, r.revenue]);
+    expect(all).toEqual([['2024-01', 1, 1, 10], ['2024-02', 1, 2, 12]]);
+    expect(periods.rows.filter((r) => r.tier === 'large').map((r) => r.revenue)).toEqual([0, 7]);
   });
 });
 

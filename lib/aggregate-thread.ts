@@ -81,26 +81,39 @@ export class AggregateThread {
 
   /**
    * periodRows(s, segmentation(s, tiers, dimensions), opts) made on the worker; call() runs
-   * meanwhile and its result is returned beside them. Falls back to this thread when the worker fails.
+   * meanwhile and its result is returned beside them. Falls back to this thread (here()) when the
+   * worker fails, exits, or has not answered within timeoutMs (a hung worker must not hang the run;
+   * the rows take ~0.5 s at 1M customers).
    */
-  async periodRowsBeside<T>(s: CustomerSummary, tiers: Tiers, dimensions: (string | number)[], opts: CrrOptions, call: () => T, here: () => PeriodRow[]): Promise<[T, PeriodRow[]]> {
+  async periodRowsBeside<T>(
+    s: CustomerSummary,
+    tiers: Tiers,
+    dimensions: (string | number)[],
+    opts: CrrOptions,
+    call: () => T,
+    here: () => PeriodRow[],
+    timeoutMs = 120_000,
+  ): Promise<[T, PeriodRow[]]> {
     const w = this.worker;
-    w.ref(); // awaited: keeps the process alive until it answers
+    let done: (rows: PeriodRow[] | null) => void = () => {};
     const result = new Promise<PeriodRow[] | null>((resolve) => {
-      const done = (rows: PeriodRow[] | null) => {
+      const onMessage = (r: PeriodsResult | { ready?: boolean }) => {
+        if ('type' in r && r.type === 'periods') done(r.rows ?? null);
+      };
+      const onError = () => done(null);
+      const timer = setTimeout(onError, timeoutMs);
+      done = (rows) => {
+        clearTimeout(timer);
         w.off('message', onMessage);
         w.off('error', onError);
         w.off('exit', onError);
         w.unref();
         resolve(rows);
       };
-      const onMessage = (r: PeriodsResult | { ready?: boolean }) => {
-        if ('type' in r && r.type === 'periods') done(r.rows ?? null);
-      };
-      const onError = () => done(null);
       w.on('message', onMessage);
       w.on('error', onError);
       w.on('exit', onError);
+      w.ref(); // awaited: the process stays alive until it answers
     });
     const m: PeriodsMessage = {
       type: 'periods',
@@ -118,7 +131,7 @@ export class AggregateThread {
     try {
       w.postMessage(m);
     } catch {
-      return [call(), here()];
+      done(null);
     }
     const mine = call();
     const rows = await result;

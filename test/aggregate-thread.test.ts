@@ -61,8 +61,8 @@ describe('period rows on a second thread', () => {
   }, 60_000);
   afterAll(() => vi.unstubAllEnvs());
 
-  /** The rows made by `thread`, checking that it made them (the fallback was not called). */
-  async function beside(thread: AggregateThread) {
+  /** The rows made by `thread`, and whether the fallback made them instead. */
+  async function beside(thread: AggregateThread, timeoutMs?: number) {
     let fellBack = false;
     const o = opts();
     const [cohorts, periods] = await thread.periodRowsBeside(
@@ -75,6 +75,7 @@ describe('period rows on a second thread', () => {
         fellBack = true;
         return periodRows(x.s, x.seg, o);
       },
+      timeoutMs,
     );
     return { cohorts, periods, fellBack };
   }
@@ -97,7 +98,7 @@ describe('period rows on a second thread', () => {
     }
   }, 60_000);
 
-  it('so does a worker started for them, and a worker that exits leaves the rows to this thread', async () => {
+  it('so does a worker started for them; one that exits or does not answer leaves the rows to this thread', async () => {
     const fresh = AggregateThread.start(x.days, 0)!;
     expect(fresh).not.toBeNull();
     try {
@@ -111,6 +112,14 @@ describe('period rows on a second thread', () => {
     const r = await beside(dying);
     expect(r.fellBack).toBe(true);
     expect(r.periods).toEqual(periodRows(x.s, x.seg, opts()));
+    // one that never answers: the rows are made here after the timeout, and the run goes on
+    const mute = AggregateThread.start(x.days, 0, new Worker('setInterval(() => {}, 1000)', { eval: true }))!;
+    const t0 = performance.now();
+    const m = await beside(mute, 300);
+    expect(m.fellBack).toBe(true);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(m.periods).toEqual(periodRows(x.s, x.seg, opts()));
+    await mute.close();
   }, 60_000);
 
   it('is not used below its threshold or on one CPU, and a spare worker not used is stopped', async () => {

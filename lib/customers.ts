@@ -478,6 +478,14 @@ export interface CustomerSummary {
 }
 
 /**
+ * A zeroed typed array in a SharedArrayBuffer: the day lists cross to the thread that makes the
+ * period rows without a copy (aggregate-thread.ts).
+ */
+function shared<T extends Int32Array | Float64Array | Uint8Array>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  return new C(new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT));
+}
+
+/**
  * log2 of the customers per partition of dayLists' first pass. Issue 8 (1M customers, 7.4M
  * customer-days): a counting sort that scatters each entry straight to its customer's place
  * makes ~3 cache + TLB misses an entry (day, value, purchase arrays of 100 MB); partitioning by
@@ -496,14 +504,6 @@ const MAX_DAY_BUCKETS = 1 << 16;
  * / 7.4M customer-days (2 cores, shared): ~2.0 s for the direct counting sort, ~0.6-0.9 s now.
  * The local customer index is 13 bits and the purchase flag bit 15 of a Uint16 (PART_SHIFT <= 15).
  */
-/**
- * A zeroed typed array in a SharedArrayBuffer: the day lists cross to the thread that makes the
- * period rows without a copy (aggregate-thread.ts).
- */
-function shared<T extends Int32Array | Float64Array | Uint8Array>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
-  return new C(new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT));
-}
-
 function dayLists(acc: CustomerAccumulator): DayLists {
   const n = acc.customerCount;
   const log = acc.days;

@@ -98,17 +98,20 @@ const DAYS_PER_UNIT = { week: 7, day: 1 } as const;
 const MIN_COLLECT_CUSTOMERS = 100_000;
 
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
-  const held: Held = { helper: null };
+  const held: Held = { spare: null, helper: null };
   try {
     return await run(opts, held);
   } finally {
-    // a run that failed before its cohorts stage stops the thread it started for them
+    // a run that failed before its cohorts stage stops the thread it kept or started for them
+    await held.spare?.terminate();
     await held.helper?.close();
   }
 }
 
 /** What a run holds that must be let go however it ends. */
 interface Held {
+  /** The parse worker ingest handed over, until the aggregate thread takes it. */
+  spare: Worker | null;
   helper: AggregateThread | null;
 }
 
@@ -138,10 +141,9 @@ async function run(opts: RunOptions, held: Held): Promise<RunResult> {
     throw new RunFailedError(`--as-of "${opts.asOf}" is not a date (YYYY-MM-DD)`, 'input');
   progress({ stage: 'ingest', message: `reading ${opts.inputs.length} file(s)` });
   const ingestConfig = opts.reduced ? { ...config, input: reducedInputConfig(config) } : config;
-  let spareWorker: Worker | null = null;
   const ingested = await ingest(opts.inputs, ingestConfig, {
     asOfDay: asOfOption ?? undefined,
-    onWorkerFree: (w) => (spareWorker = w),
+    onWorkerFree: (w) => (held.spare = w),
     onBatch: (b) => acc.addBatch(b),
     onReject: (r) => {
       const reason = normalizeRejectReason(r.reason);
@@ -154,7 +156,8 @@ async function run(opts: RunOptions, held: Held): Promise<RunResult> {
   if (acc.customerCount >= MIN_COLLECT_CUSTOMERS) collectGarbage();
   lap('ingest');
   // the period rows are made on a second thread beside the cohort rows (step 3; aggregate-thread.ts)
-  const helper = (held.helper = AggregateThread.start(acc.dayCount, opts.aggregateThreadMinDays, spareWorker));
+  const helper = (held.helper = AggregateThread.start(acc.dayCount, opts.aggregateThreadMinDays, held.spare));
+  held.spare = null;
   // With engine "athena" the raw rows were counted by SQL; the reduced rows are all valid.
   const ing = opts.reduced ? { ...ingested, rows: opts.reduced.accounting.rows } : ingested;
   if (opts.reduced) rejectReasons = opts.reduced.accounting.rejectReasons;

@@ -11,10 +11,10 @@
  * the segmentation from the tiers and dimension keys (segmentation.ts is pure), so both threads
  * number segments the same way. If the worker cannot start or fails, the rows are made here.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { CustomerSummary, DayLists } from './customers.js';
 import { periodRows, type CrrOptions } from './crr.js';
-import { defaultParseWorkers, workerEntry } from './ingest/parallel.js';
+import { defaultParseWorkers, startParseWorker } from './ingest/parallel.js';
 import { segmentation } from './segmentation.js';
 import type { Tiers } from './tiers.js';
 import type { PeriodRow } from './types.js';
@@ -70,10 +70,9 @@ export class AggregateThread {
       return null;
     }
     if (spare) return new AggregateThread(spare);
-    const entry = workerEntry();
-    if (!entry) return null;
     try {
-      return new AggregateThread(new Worker(entry.file, { eval: entry.eval === true, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 } }));
+      const w = startParseWorker();
+      return w && new AggregateThread(w);
     } catch {
       return null;
     }

@@ -88,6 +88,17 @@ export function workerEntry(): { file: URL | string; eval?: boolean } | null {
   }
 }
 
+/**
+ * A parse worker thread (parse-worker.ts), or null when its code cannot be found (workerEntry). Its
+ * heap holds little (its rows live in ArrayBuffers): a small young generation keeps its resident
+ * memory down (the whole run must stay under 1 GB; issue 8).
+ */
+export function startParseWorker(): Worker | null {
+  const entry = workerEntry();
+  if (!entry) return null;
+  return new Worker(entry.file, { eval: entry.eval === true, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 } });
+}
+
 interface Pending {
   resolve: (r: BlockResult) => void;
   reject: (e: Error) => void;
@@ -142,14 +153,12 @@ export class ParsePool {
   /** n workers, or null when n is 0 or the worker's code cannot be found. */
   static open(n: number, parseWhileStarting = true): ParsePool | null {
     if (n <= 0) return null;
-    const entry = workerEntry();
-    if (!entry) return null;
-    // a worker's heap holds little (its rows live in ArrayBuffers): a small young generation keeps
-    // its resident memory down (the whole run must stay under 1 GB; issue 8)
-    const workers = Array.from(
-      { length: n },
-      () => new Worker(entry.file, { eval: entry.eval === true, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 } }),
-    );
+    const workers: Worker[] = [];
+    for (let i = 0; i < n; i++) {
+      const w = startParseWorker();
+      if (!w) return null;
+      workers.push(w);
+    }
     const pool = new ParsePool(workers);
     pool.started = !parseWhileStarting;
     return pool;

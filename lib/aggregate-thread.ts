@@ -14,7 +14,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { CustomerSummary, DayLists } from './customers.js';
 import { periodRows, type CrrOptions } from './crr.js';
-import { defaultParseWorkers, startParseWorker } from './ingest/parallel.js';
+import { defaultParseWorkers, startParseWorker, takeWarmParseWorker } from './ingest/parallel.js';
 import { segmentation } from './segmentation.js';
 import type { Tiers } from './tiers.js';
 import type { PeriodRow } from './types.js';
@@ -59,8 +59,8 @@ export class AggregateThread {
   }
 
   /**
-   * A worker for the period rows: `spare` (a parse worker ingest handed over, ParsePool.release) or
-   * a new one; null when one would not pay: fewer than minDays customer-days, a single CPU
+   * A worker for the period rows: `spare` (a parse worker ingest handed over, ParsePool.release),
+   * else one warmed and not used (warmParseWorker), else a new one; null when one would not pay: fewer than minDays customer-days, a single CPU
    * (defaultParseWorkers: TAILWATCH_PARSE_WORKERS=0, or a Lambda function below 2 vCPUs), or no
    * worker code to load. A spare not used is terminated.
    */
@@ -71,7 +71,7 @@ export class AggregateThread {
     }
     if (spare) return new AggregateThread(spare);
     try {
-      const w = startParseWorker();
+      const w = takeWarmParseWorker()?.worker ?? startParseWorker();
       return w && new AggregateThread(w);
     } catch {
       return null;

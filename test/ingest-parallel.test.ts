@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { defaultParseWorkers, ParsePool } from '../lib/ingest/parallel.js';
+import { defaultParseWorkers, ParsePool, takeWarmParseWorker, warmParseWorker } from '../lib/ingest/parallel.js';
 import { parseConfig } from '../lib/config.js';
 import { ingest, type IngestOptions, type Reject, type SalesRow } from '../lib/ingest/index.js';
 import { memFile } from './fixtures/ingest/helpers.js';
@@ -113,6 +113,40 @@ describe('parse workers', () => {
       opened.mockRestore();
       onMain.mockRestore();
       onWorker.mockRestore();
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('take a worker warmed ahead (the tailwatch command\'s), which has loaded by then: no block waits for it', async () => {
+    vi.stubEnv('TAILWATCH_PARSE_WORKERS', '1');
+    vi.stubEnv('TAILWATCH_MAIN_SHARE', '0'); // the main thread parses a block only while no worker has loaded
+    const onMain = vi.spyOn(ParsePool.prototype, 'recycle');
+    try {
+      const text = exportText(6000, 4);
+      const one = await read(memFile('x.csv', text, 1000), 0);
+      const w = warmParseWorker()!;
+      expect(w).not.toBeNull();
+      expect(warmParseWorker()).toBeNull(); // one waits at a time
+      await new Promise((resolve) => w.once('message', resolve)); // its "ready"
+      const warmed = await read(memFile('x.csv', text, 1000), 1, { parseWhileWorkersStart: true });
+      expect(warmed).toEqual(one);
+      expect(onMain.mock.calls.length).toBe(0);
+      expect(takeWarmParseWorker()).toBeNull(); // the pool took it
+    } finally {
+      onMain.mockRestore();
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('stop a warmed worker no one takes, and warm none on one CPU', async () => {
+    vi.stubEnv('TAILWATCH_PARSE_WORKERS', '1');
+    try {
+      const w = warmParseWorker(200)!;
+      await new Promise((resolve) => w.once('exit', resolve));
+      expect(takeWarmParseWorker()).toBeNull();
+      vi.stubEnv('TAILWATCH_PARSE_WORKERS', '0');
+      expect(warmParseWorker()).toBeNull();
+    } finally {
       vi.unstubAllEnvs();
     }
   });

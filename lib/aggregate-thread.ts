@@ -5,9 +5,10 @@
  * worker's core sat idle.
  *
  * The thread is a parse worker (parse-worker.ts): the one ingest used, handed over with its code
- * loaded (ParsePool.release), or else one started when the summary stage begins, to have loaded
- * (tsx took ~0.45 s) by the time the cohorts stage needs it. The day lists live in SharedArrayBuffers (customers.ts: dayLists), so
- * they cross without a copy; the rest (a few columns per customer) is copied. The worker rebuilds
+ * loaded (ParsePool.release), else one warmed and not used (warmParseWorker), else one started
+ * when the summary stage begins, to have loaded (tsx took ~0.45 s) by the time the cohorts stage
+ * needs it. The day lists live in SharedArrayBuffers (customers.ts: dayLists), so they cross
+ * without a copy; the rest (a few columns per customer) is copied. The worker rebuilds
  * the segmentation from the tiers and dimension keys (segmentation.ts is pure), so both threads
  * number segments the same way. If the worker cannot start or fails, the rows are made here.
  */
@@ -60,9 +61,9 @@ export class AggregateThread {
 
   /**
    * A worker for the period rows: `spare` (a parse worker ingest handed over, ParsePool.release),
-   * else one warmed and not used (warmParseWorker), else a new one; null when one would not pay: fewer than minDays customer-days, a single CPU
-   * (defaultParseWorkers: TAILWATCH_PARSE_WORKERS=0, or a Lambda function below 2 vCPUs), or no
-   * worker code to load. A spare not used is terminated.
+   * else one warmed and not used (warmParseWorker), else a new one. Null when one would not pay:
+   * fewer than minDays customer-days, a single CPU (defaultParseWorkers: TAILWATCH_PARSE_WORKERS=0,
+   * or a Lambda function below 2 vCPUs), or no worker code to load. A spare not used is terminated.
    */
   static start(customerDays: number, minDays = MIN_THREAD_DAYS, spare: Worker | null = null): AggregateThread | null {
     if (customerDays < minDays || defaultParseWorkers() < 1) {

@@ -20,8 +20,9 @@ import type { AcceptedBatch, AcceptedRow, SalesRow } from './ingest/index.js';
 
 /**
  * The (customer, day) entries: net value and purchase flag of each day a customer bought on, as
- * an append-only log in chunks. One entry per 16 bytes (Int32 words 0-1, Float64 word 1): word 0 =
- * (customer + 1) | purchase << 30, word 1 = day, f64 = net value.
+ * append-only logs in chunks, one log per partition of 2^PART_SHIFT customers (customers are
+ * numbered densely in the order they came). One entry per 16 bytes (Int32 words 0-1, Float64
+ * word 1): word 0 = (customer + 1) | purchase << 30, word 1 = day, f64 = net value.
  *
  * Why a log and not a hash table (issue 8): exports come roughly in date order, so a customer's
  * row is almost always on the last day they bought on so far (add to that entry, which the
@@ -31,44 +32,68 @@ import type { AcceptedBatch, AcceptedRow, SalesRow } from './ingest/index.js';
  * earlier day than the customer's latest is appended as an entry of its own; dayLists merges the
  * entries of one (customer, day) after sorting, in the order they were made, so values are summed
  * in row order exactly as one entry would have summed them. Chunks never move (no copy on growth).
+ *
+ * Why a log per partition: dayLists sorts the entries by customer a partition at a time, inside
+ * the cache. With one log it first had to scatter every entry to its partition (~0.3 s of ~0.65 s
+ * at 1M customers / 7.4M entries); appending to ~120 partition tails instead (each tail a cache
+ * line, within the TLB's reach) costs ingest nothing measurable.
  */
-const CHUNK_SHIFT = 18;
+const CHUNK_SHIFT = 14;
 const CHUNK = 1 << CHUNK_SHIFT;
+/**
+ * log2 of the customers per partition. Issue 8 (1M customers, 7.4M customer-days): a counting sort
+ * of all entries by customer makes ~3 cache + TLB misses an entry (day, value, purchase arrays of
+ * 100 MB); a partition (~60k entries, ~1 MB) is counting-sorted inside the cache. dayLists keeps
+ * the local customer index in 13 bits and the purchase flag in bit 15 of a Uint16 (PART_SHIFT <= 15).
+ */
+const PART_SHIFT = 13;
 
 class DayLog {
-  /** Per chunk: Int32 view (4 words an entry) and Float64 view (2 words an entry) of one buffer. */
-  readonly w: Int32Array[] = [];
-  readonly v: Float64Array[] = [];
+  /** Per partition, per chunk: Int32 view (4 words an entry) and Float64 view (2 words an entry) of one buffer. */
+  readonly w: Int32Array[][] = [];
+  readonly v: Float64Array[][] = [];
+  /** Entries per partition. */
+  counts = new Int32Array(0);
   /** Entries made. */
   size = 0;
   /** Entries made for a day earlier than their customer's latest (0: every (customer, day) is one entry). */
   outOfOrder = 0;
-  private cw = new Int32Array(0);
-  private cv = new Float64Array(0);
-  private at = CHUNK;
 
-  /** A new entry for (c, d); returns its index. */
+  /** A new entry for (c, d); returns its index within c's partition. */
   append(c: number, d: number, amount: number): number {
-    if (this.at === CHUNK) {
+    const p = c >>> PART_SHIFT;
+    if (p >= this.counts.length) this.addPartitions(p);
+    const e = this.counts[p]++;
+    const i = e & (CHUNK - 1);
+    if (i === 0) {
       const buf = new ArrayBuffer(CHUNK * 16);
-      this.cw = new Int32Array(buf);
-      this.cv = new Float64Array(buf);
-      this.w.push(this.cw);
-      this.v.push(this.cv);
-      this.at = 0;
+      this.w[p].push(new Int32Array(buf));
+      this.v[p].push(new Float64Array(buf));
     }
-    const i = this.at++;
-    this.cw[4 * i] = amount >= 0 ? (c + 1) | PURCHASE : c + 1;
-    this.cw[4 * i + 1] = d;
-    this.cv[2 * i + 1] = amount;
-    return this.size++;
+    const w = this.w[p][e >>> CHUNK_SHIFT];
+    w[4 * i] = amount >= 0 ? (c + 1) | PURCHASE : c + 1;
+    w[4 * i + 1] = d;
+    this.v[p][e >>> CHUNK_SHIFT][2 * i + 1] = amount;
+    this.size++;
+    return e;
   }
 
-  /** Adds a row's amount to entry e. */
-  addTo(e: number, amount: number): void {
+  /** Adds a row's amount to customer c's entry e. */
+  addTo(c: number, e: number, amount: number): void {
+    const p = c >>> PART_SHIFT;
     const i = e & (CHUNK - 1);
-    this.v[e >>> CHUNK_SHIFT][2 * i + 1] += amount;
-    if (amount >= 0) this.w[e >>> CHUNK_SHIFT][4 * i] |= PURCHASE;
+    this.v[p][e >>> CHUNK_SHIFT][2 * i + 1] += amount;
+    if (amount >= 0) this.w[p][e >>> CHUNK_SHIFT][4 * i] |= PURCHASE;
+  }
+
+  private addPartitions(p: number): void {
+    const counts = new Int32Array(Math.max(2 * this.counts.length, p + 1));
+    counts.set(this.counts);
+    this.counts = counts;
+    while (this.w.length < counts.length) {
+      this.w.push([]);
+      this.v.push([]);
+    }
   }
 }
 
@@ -396,7 +421,7 @@ export class CustomerAccumulator {
     // the customer's latest day: add to its entry; a later day: a new entry; an earlier one: an
     // entry of its own, merged by dayLists (see DayLog)
     const latest = st[b + 4];
-    if (day === latest) this.days.addTo(st[b + 5], amount);
+    if (day === latest) this.days.addTo(c, st[b + 5], amount);
     else {
       const e = this.days.append(c, day, amount);
       if (day > latest) {
@@ -485,116 +510,95 @@ function shared<T extends Int32Array | Float64Array | Uint8Array>(C: { new (b: S
   return new C(new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT));
 }
 
-/**
- * log2 of the customers per partition of dayLists' first pass. Issue 8 (1M customers, 7.4M
- * customer-days): a counting sort that scatters each entry straight to its customer's place
- * makes ~3 cache + TLB misses an entry (day, value, purchase arrays of 100 MB); partitioning by
- * customer range first writes ~2^20 / 2^13 = 128 sequential streams per array (within the TLB's
- * reach), and each partition (~60k entries, ~1 MB) is then counting-sorted inside the cache.
- */
-const PART_SHIFT = 13;
-/** Widest span of days (~180 years) sorted by counting in dayLists' second pass. */
+/** Widest span of days (~180 years) sorted by counting in dayLists. */
 const MAX_DAY_BUCKETS = 1 << 16;
 
 /**
- * Sorts each customer's days: entries grouped by customer 0..n-1, days ascending within one.
- * A partition of the table's entries by customer range (sequential writes), then per partition
- * (in cache) a counting sort by day and a stable counting sort by customer; both are stable, so
- * entries of one (customer, day) stay in the order they were made, for mergeDays. Measured on 1M customers
- * / 7.4M customer-days (2 cores, shared): ~2.0 s for the direct counting sort, ~0.6-0.9 s now.
- * The local customer index is 13 bits and the purchase flag bit 15 of a Uint16 (PART_SHIFT <= 15).
+ * Sorts each customer's days: entries grouped by customer 0..n-1, days ascending within one, the
+ * entries of one (customer, day) merged. A partition at a time (DayLog), inside the cache: a
+ * counting sort by day into a scratch copy, then a stable counting sort by customer into the
+ * lists; both are stable, so the entries of one (customer, day) stay in the order they were made
+ * and are summed in that order (so in row order). Exports in date order skip the sort by day.
+ * onPartition(lists, from, to) sees customers from..to-1 complete (their dayStart, and dayStart[to] their
+ * end), while their entries are still in the cache: summarize reads them there.
+ * Measured on 1M customers / 7.4M customer-days (2 cores, shared): ~2.0 s for a direct counting
+ * sort of the one log, ~0.6-0.9 s with a first pass that scattered it into partitions.
  */
-function dayLists(acc: CustomerAccumulator): DayLists {
+function dayLists(acc: CustomerAccumulator, onPartition: (lists: DayLists, from: number, to: number) => void): DayLists {
   const n = acc.customerCount;
   const log = acc.days;
   const size = log.size;
   const P = 1 << PART_SHIFT;
   const nPart = (n + P - 1) >>> PART_SHIFT;
-  // Partition sizes (a few counters: the scan is sequential and the counts stay in L1).
-  const cur = new Int32Array(nPart + 1);
-  for (let ch = 0; ch < log.w.length; ch++) {
-    const w = log.w[ch];
-    const m = 4 * Math.min(CHUNK, size - ch * CHUNK);
-    for (let j = 0; j < m; j += 4) cur[((w[j] & KEY_MASK) - 1) >>> PART_SHIFT]++;
-  }
+  const count = (b: number) => (b < log.counts.length ? log.counts[b] : 0);
   let maxPart = 0;
-  for (let b = 0, o = 0; b <= nPart; b++) {
-    const m = cur[b];
-    if (m > maxPart) maxPart = m;
-    cur[b] = o;
-    o += m;
-  }
-  const partStart = cur.slice();
+  for (let b = 0; b < nPart; b++) maxPart = Math.max(maxPart, count(b));
+  // every customer's entries already in day order (no day earlier than its customer's latest came):
+  // the stable sort by customer alone keeps them so, and no two entries share a (customer, day)
+  const inDayOrder = log.outOfOrder === 0;
+  let minDay = 2 ** 31, maxDay = -(2 ** 31);
+  if (!inDayOrder)
+    for (let b = 0; b < nPart; b++)
+      for (let ch = 0, m = count(b); ch * CHUNK < m; ch++) {
+        const w = log.w[b][ch];
+        const k = 4 * Math.min(CHUNK, m - ch * CHUNK);
+        for (let j = 1; j < k; j += 4) {
+          if (w[j] < minDay) minDay = w[j];
+          if (w[j] > maxDay) maxDay = w[j];
+        }
+      }
+  const span = maxDay - minDay + 1;
+  const byDay = !inDayOrder && span <= MAX_DAY_BUCKETS ? new Int32Array(span) : null;
+  const dayStart = shared(Int32Array, n + 1);
   const day = shared(Int32Array, size);
   const value = shared(Float64Array, size);
   const purchase = shared(Uint8Array, size);
-  // Pass 1: entries into partitions; day and value go to their final arrays at the partition's
-  // range (reordered in place below), the customer within the partition and the purchase flag beside them.
-  const local = new Uint16Array(size);
-  let minDay = 2 ** 31, maxDay = -(2 ** 31);
-  for (let ch = 0; ch < log.w.length; ch++) {
-    const w = log.w[ch];
-    const tv = log.v[ch];
-    const m = 4 * Math.min(CHUNK, size - ch * CHUNK);
-    for (let j = 0; j < m; j += 4) {
-      const k = w[j];
-      const c = (k & KEY_MASK) - 1;
-      const i = cur[c >>> PART_SHIFT]++;
-      local[i] = (c & (P - 1)) | ((k & PURCHASE) >>> 15);
-      const d = w[j + 1];
-      day[i] = d;
-      value[i] = tv[(j >>> 1) + 1];
-      if (d < minDay) minDay = d;
-      if (d > maxDay) maxDay = d;
-    }
-  }
-  // Pass 2: per partition, a counting sort by day into a scratch copy, then a (stable) counting
-  // sort by customer back: each list comes out in day order. Over a span of days too wide for a
-  // table of counts, a plain copy and an insertion sort of each (short) list instead.
-  const dayStart = shared(Int32Array, n + 1);
+  const lists: DayLists = { dayStart, day, value, purchase };
   const sLocal = new Uint16Array(maxPart);
   const sDay = new Int32Array(maxPart);
   const sValue = new Float64Array(maxPart);
   const fill = new Int32Array(P);
-  const span = maxDay - minDay + 1;
-  // every customer's entries already in day order (no day earlier than its customer's latest came):
-  // the stable sort by customer alone keeps them so
-  const inDayOrder = log.outOfOrder === 0;
-  const byDay = !inDayOrder && size > 0 && span <= MAX_DAY_BUCKETS ? new Int32Array(span) : null;
+  let lo = 0; // where the partition's entries go
+  let o = 0; // where its merged entries go (o <= lo: merging compacts in place)
   for (let b = 0; b < nPart; b++) {
     const loC = b << PART_SHIFT;
     const nc = Math.min(n, loC + P) - loC;
-    const lo = partStart[b];
-    const m = partStart[b + 1] - lo;
+    const m = count(b);
+    const w = log.w[b] ?? [];
+    const v = log.v[b] ?? [];
+    // the partition's entries into the scratch arrays: in day order (counting sort) or as made
     if (byDay) {
       byDay.fill(0);
-      for (let i = lo; i < lo + m; i++) byDay[day[i] - minDay]++;
-      for (let d = 0, o = 0; d < span; d++) {
+      for (let ch = 0; ch * CHUNK < m; ch++) {
+        const k = 4 * Math.min(CHUNK, m - ch * CHUNK);
+        for (let j = 1; j < k; j += 4) byDay[w[ch][j] - minDay]++;
+      }
+      for (let d = 0, x = 0; d < span; d++) {
         const k = byDay[d];
-        byDay[d] = o;
-        o += k;
-      }
-      for (let i = lo; i < lo + m; i++) {
-        const x = byDay[day[i] - minDay]++;
-        sLocal[x] = local[i];
-        sDay[x] = day[i];
-        sValue[x] = value[i];
-      }
-    } else {
-      sLocal.set(local.subarray(lo, lo + m));
-      // (by hand: TypedArray.prototype.set from shared memory can go byte by byte)
-      for (let x = 0; x < m; x++) {
-        sDay[x] = day[lo + x];
-        sValue[x] = value[lo + x];
+        byDay[d] = x;
+        x += k;
       }
     }
+    for (let ch = 0, x = 0; ch * CHUNK < m; ch++) {
+      const wc = w[ch], vc = v[ch];
+      const k = Math.min(CHUNK, m - ch * CHUNK);
+      for (let i = 0; i < k; i++, x++) {
+        const key = wc[4 * i];
+        const d = wc[4 * i + 1];
+        const y = byDay ? byDay[d - minDay]++ : x;
+        sLocal[y] = ((key & KEY_MASK) - 1 - loC) | ((key & PURCHASE) >>> 15);
+        sDay[y] = d;
+        sValue[y] = vc[2 * i + 1];
+      }
+    }
+    // stable counting sort by customer into the lists
     fill.fill(0);
     for (let x = 0; x < m; x++) fill[sLocal[x] & (P - 1)]++;
-    for (let c = 0, o = lo; c < nc; c++) {
+    for (let c = 0, x = lo; c < nc; c++) {
       const k = fill[c];
-      dayStart[loC + c] = o;
-      fill[c] = o;
-      o += k;
+      dayStart[loC + c] = x;
+      fill[c] = x;
+      x += k;
     }
     for (let x = 0; x < m; x++) {
       const k = sLocal[x];
@@ -603,55 +607,18 @@ function dayLists(acc: CustomerAccumulator): DayLists {
       value[i] = sValue[x];
       purchase[i] = k >>> 15;
     }
-    if (byDay || inDayOrder) continue;
-    for (let c = loC; c < loC + nc; c++) {
-      const first = dayStart[c], end = fill[c - loC];
-      for (let i = first + 1; i < end; i++) {
-        const d = day[i];
-        if (day[i - 1] < d) continue;
-        const v = value[i], p = purchase[i];
-        let j = i - 1;
-        while (j >= first && day[j] > d) {
-          day[j + 1] = day[j];
-          value[j + 1] = value[j];
-          purchase[j + 1] = purchase[j];
-          j--;
-        }
-        day[j + 1] = d;
-        value[j + 1] = v;
-        purchase[j + 1] = p;
-      }
+    if (inDayOrder) o = lo + m;
+    else {
+      // over a span of days too wide to count, each (short) list by insertion sort
+      if (!byDay) for (let c = loC; c < loC + nc; c++) insertionSort(day, value, purchase, dayStart[c], fill[c - loC]);
+      o = mergeDays(day, value, purchase, dayStart, loC, loC + nc, fill[nc - 1], o);
     }
-  }
-  dayStart[n] = size;
-  if (inDayOrder) return { dayStart, day, value, purchase };
-  return mergeDays({ dayStart, day, value, purchase }, n);
-}
-
-/**
- * One entry per (customer, day): entries of the same day, adjacent after the (stable) sort and in
- * the order DayLog made them, summed in that order (so in row order) and their purchase flags or-ed.
- */
-function mergeDays(l: DayLists, n: number): DayLists {
-  const { dayStart, day, value, purchase } = l;
-  let o = 0;
-  for (let c = 0; c < n; c++) {
-    const from = dayStart[c], to = dayStart[c + 1];
-    dayStart[c] = o;
-    for (let i = from; i < to; i++) {
-      if (i > from && day[i] === day[o - 1]) {
-        value[o - 1] += value[i];
-        purchase[o - 1] |= purchase[i];
-        continue;
-      }
-      day[o] = day[i];
-      value[o] = value[i];
-      purchase[o] = purchase[i];
-      o++;
-    }
+    lo += m;
+    dayStart[loC + nc] = o;
+    onPartition(lists, loC, loC + nc);
   }
   dayStart[n] = o;
-  if (o === day.length) return l;
+  if (o === size) return lists;
   // copies by hand: TypedArray.prototype.set from shared memory can go byte by byte
   const d = shared(Int32Array, o), v = shared(Float64Array, o), p = shared(Uint8Array, o);
   for (let i = 0; i < o; i++) {
@@ -662,17 +629,57 @@ function mergeDays(l: DayLists, n: number): DayLists {
   return { dayStart, day: d, value: v, purchase: p };
 }
 
+/** Sorts entries [first, end) by day, stably (a customer's list: short). */
+function insertionSort(day: Int32Array, value: Float64Array, purchase: Uint8Array, first: number, end: number): void {
+  for (let i = first + 1; i < end; i++) {
+    const d = day[i];
+    if (day[i - 1] <= d) continue;
+    const v = value[i], p = purchase[i];
+    let j = i - 1;
+    while (j >= first && day[j] > d) {
+      day[j + 1] = day[j];
+      value[j + 1] = value[j];
+      purchase[j + 1] = purchase[j];
+      j--;
+    }
+    day[j + 1] = d;
+    value[j + 1] = v;
+    purchase[j + 1] = p;
+  }
+}
+
+/**
+ * One entry per (customer, day) for customers from..to-1, whose sorted lists end at `end`: entries
+ * of the same day, adjacent after the (stable) sort and in the order DayLog made them, summed in
+ * that order (so in row order) and their purchase flags or-ed, written from o on (o is at most the
+ * lists' start: in place). Returns where the next entry goes.
+ */
+function mergeDays(day: Int32Array, value: Float64Array, purchase: Uint8Array, dayStart: Int32Array, from: number, to: number, end: number, o: number): number {
+  for (let c = from; c < to; c++) {
+    const first = dayStart[c], last = c + 1 < to ? dayStart[c + 1] : end;
+    dayStart[c] = o;
+    for (let i = first; i < last; i++) {
+      if (i > first && day[i] === day[o - 1]) {
+        value[o - 1] += value[i];
+        purchase[o - 1] |= purchase[i];
+        continue;
+      }
+      day[o] = day[i];
+      value[o] = value[i];
+      purchase[o] = purchase[i];
+      o++;
+    }
+  }
+  return o;
+}
+
 /** Derives every per-customer figure from the accumulated state (no pass over rows). */
 export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): CustomerSummary {
   const n = acc.customerCount;
-  const lists = dayLists(acc);
-  acc.releaseRowState();
-  const { dayStart, day, value, purchase } = lists;
   const revenue = acc.column(0, Float64Array);
   const orders = acc.column(2, Int32Array);
   const margin = acc.hasMargin ? acc.column(1, Float64Array) : revenue.map((r) => r * opts.marginShare);
   const dims = acc.dims.slice(0, n * acc.dimensionCount);
-  acc.releaseCustomerState();
   const s: CustomerSummary = {
     n,
     ids: acc.ids,
@@ -697,11 +704,21 @@ export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): Custo
     TAsOf: new Float64Array(n),
     zbarAsOf: new Float64Array(n),
     holdoutPurchases: new Float64Array(n),
-    lists,
+    lists: releasedDayLists(0),
   };
+  // each partition's customers summarized as soon as their lists are made (still in the cache)
+  s.lists = dayLists(acc, (lists, from, to) => summarizeCustomers(s, lists, from, to, opts));
+  acc.releaseRowState();
+  acc.releaseCustomerState();
+  return s;
+}
+
+/** The summary of customers from..to-1, from their day lists (made so far up to theirs). */
+function summarizeCustomers(s: CustomerSummary, lists: DayLists, from: number, to: number, opts: SummaryOptions): void {
+  const { dayStart, day, value, purchase } = lists;
   const u = opts.unitDays;
   const cal = opts.calibrationEndDay;
-  for (let c = 0; c < n; c++) {
+  for (let c = from; c < to; c++) {
     let first = NaN, last = NaN, days = 0;
     let calDays = 0, calLast = NaN, calRepeatValue = 0, holdout = 0, repeatValue = 0;
     for (let i = dayStart[c]; i < dayStart[c + 1]; i++) {
@@ -740,5 +757,4 @@ export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): Custo
       s.holdoutPurchases[c] = holdout;
     }
   }
-  return s;
 }

@@ -212,6 +212,26 @@ describe('summary and cohort stages against reference implementations', () => {
     expect(Array.from(s.lists.purchase)).toEqual(ref.purchase);
   });
 
+  it('day lists of rows in date order (no sort by day, no merging), over three partitions', () => {
+    const sorted = [...rows].sort((a, b) => a.day - b.day);
+    const s2 = build(sorted, 2, asOfDay);
+    const ref = refLists(sorted, s2.ids);
+    expect(s2.n).toBe(20_000);
+    expect(Array.from(s2.lists.dayStart)).toEqual(ref.dayStart);
+    expect(Array.from(s2.lists.day)).toEqual(ref.day);
+    expect(Array.from(s2.lists.value)).toEqual(ref.value);
+    expect(Array.from(s2.lists.purchase)).toEqual(ref.purchase);
+    // the summary does not depend on the order rows came in (but the ids' numbering)
+    const byId = new Map(s.ids.map((id, c) => [id, c]));
+    for (let c = 0; c < s2.n; c += 97) {
+      const c1 = byId.get(s2.ids[c])!;
+      expect([s2.firstDay[c], s2.lastDay[c], s2.purchaseDays[c], s2.frequency[c], s2.recency[c], s2.T[c], s2.holdoutPurchases[c]]).toEqual([
+        s.firstDay[c1], s.lastDay[c1], s.purchaseDays[c1], s.frequency[c1], s.recency[c1], s.T[c1], s.holdoutPurchases[c1],
+      ]);
+      expect(s2.zbar[c]).toBeCloseTo(s.zbar[c1], 9);
+    }
+  });
+
   it('day lists over a span of days too wide to count by day (the insertion-sort path)', () => {
     const wide = makeRows(10, 9_000, -400, 900, [2]);
     wide.push({ id: 'far', day: 70_000, amount: 5, dims: ['x'] }, { id: 'c1', day: 69_000, amount: 1, dims: ['y'] });

@@ -66,7 +66,8 @@ class DayLog {
     const e = this.counts[p]++;
     const i = e & (CHUNK - 1);
     if (i === 0) {
-      const buf = new ArrayBuffer(CHUNK * 16);
+      // shared: a second thread may read them (summarizePartitions, aggregate-thread.ts)
+      const buf = new SharedArrayBuffer(CHUNK * 16);
       this.w[p].push(new Int32Array(buf));
       this.v[p].push(new Float64Array(buf));
     }
@@ -510,62 +511,123 @@ function shared<T extends Int32Array | Float64Array | Uint8Array>(C: { new (b: S
   return new C(new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT));
 }
 
-/** Widest span of days (~180 years) sorted by counting in dayLists. */
+/** Widest span of days (~180 years) sorted by counting in summarizePartitions. */
 const MAX_DAY_BUCKETS = 1 << 16;
 
+/** The per-customer columns derived from the day lists (summarizeCustomers). */
+type DayColumns = Pick<
+  CustomerSummary,
+  'firstDay' | 'lastDay' | 'purchaseDays' | 'firstOrderValue' | 'calibrated' | 'frequency' | 'recency' | 'T' | 'zbar' | 'frequencyAsOf' | 'recencyAsOf' | 'TAsOf' | 'zbarAsOf' | 'holdoutPurchases'
+>;
+
 /**
- * Sorts each customer's days: entries grouped by customer 0..n-1, days ascending within one, the
- * entries of one (customer, day) merged. A partition at a time (DayLog), inside the cache: a
- * counting sort by day into a scratch copy, then a stable counting sort by customer into the
- * lists; both are stable, so the entries of one (customer, day) stay in the order they were made
- * and are summed in that order (so in row order). Exports in date order skip the sort by day.
- * onPartition(lists, from, to) sees customers from..to-1 complete (their dayStart, and dayStart[to] their
- * end), while their entries are still in the cache: summarize reads them there.
- * Measured on 1M customers / 7.4M customer-days (2 cores, shared): ~2.0 s for a direct counting
- * sort of the one log, ~0.6-0.9 s with a first pass that scattered it into partitions.
+ * A summary being made: what making the day lists and day columns of a range of DayLog partitions
+ * reads and writes (summarizePartitions). Every array is in shared memory, so a second thread
+ * can make a range of partitions while this one makes another (aggregate-thread.ts).
  */
-function dayLists(acc: CustomerAccumulator, onPartition: (lists: DayLists, from: number, to: number) => void): DayLists {
+export interface SummaryJob {
+  n: number;
+  /** Per partition, its DayLog chunks (Int32 views; the Float64 views are made from their buffers). */
+  chunks: Int32Array[][];
+  /** Partition b's entries go to starts[b]..starts[b + 1] of the lists (before merging). */
+  starts: Int32Array;
+  /** Every customer's entries were made in day order (no sort by day, nothing to merge). */
+  inDayOrder: boolean;
+  /** Days counted from minDay when sorting by counting; span 0 = insertion sort (or none). */
+  minDay: number;
+  span: number;
+  /** Entries in the largest partition (scratch size). */
+  maxPart: number;
+  opts: SummaryOptions;
+  lists: DayLists;
+  columns: DayColumns;
+}
+
+/** The job of summarizing acc: sizes, and the shared arrays it fills (see SummaryJob). */
+export function summaryJob(acc: CustomerAccumulator, opts: SummaryOptions): SummaryJob {
   const n = acc.customerCount;
   const log = acc.days;
-  const size = log.size;
-  const P = 1 << PART_SHIFT;
-  const nPart = (n + P - 1) >>> PART_SHIFT;
-  const count = (b: number) => (b < log.counts.length ? log.counts[b] : 0);
+  const nPart = (n + (1 << PART_SHIFT) - 1) >>> PART_SHIFT;
+  const starts = new Int32Array(nPart + 1);
   let maxPart = 0;
-  for (let b = 0; b < nPart; b++) maxPart = Math.max(maxPart, count(b));
-  // every customer's entries already in day order (no day earlier than its customer's latest came):
-  // the stable sort by customer alone keeps them so, and no two entries share a (customer, day)
+  for (let b = 0; b < nPart; b++) {
+    const m = b < log.counts.length ? log.counts[b] : 0;
+    starts[b + 1] = starts[b] + m;
+    if (m > maxPart) maxPart = m;
+  }
+  const chunks = Array.from({ length: nPart }, (_, b) => log.w[b] ?? []);
   const inDayOrder = log.outOfOrder === 0;
   let minDay = 2 ** 31, maxDay = -(2 ** 31);
   if (!inDayOrder)
     for (let b = 0; b < nPart; b++)
-      for (let ch = 0, m = count(b); ch * CHUNK < m; ch++) {
-        const w = log.w[b][ch];
+      for (let ch = 0, m = starts[b + 1] - starts[b]; ch * CHUNK < m; ch++) {
+        const w = chunks[b][ch];
         const k = 4 * Math.min(CHUNK, m - ch * CHUNK);
         for (let j = 1; j < k; j += 4) {
           if (w[j] < minDay) minDay = w[j];
           if (w[j] > maxDay) maxDay = w[j];
         }
       }
-  const span = maxDay - minDay + 1;
-  const byDay = !inDayOrder && span <= MAX_DAY_BUCKETS ? new Int32Array(span) : null;
-  const dayStart = shared(Int32Array, n + 1);
-  const day = shared(Int32Array, size);
-  const value = shared(Float64Array, size);
-  const purchase = shared(Uint8Array, size);
-  const lists: DayLists = { dayStart, day, value, purchase };
-  const sLocal = new Uint16Array(maxPart);
-  const sDay = new Int32Array(maxPart);
-  const sValue = new Float64Array(maxPart);
+  const span = !inDayOrder && maxDay - minDay + 1 <= MAX_DAY_BUCKETS ? maxDay - minDay + 1 : 0;
+  const size = log.size;
+  const lists = { dayStart: shared(Int32Array, n + 1), day: shared(Int32Array, size), value: shared(Float64Array, size), purchase: shared(Uint8Array, size) };
+  const f64 = () => shared(Float64Array, n);
+  const columns: DayColumns = {
+    firstDay: f64(), // every customer's is written (NaN: no purchase)
+    lastDay: f64(),
+    purchaseDays: shared(Int32Array, n),
+    firstOrderValue: f64(),
+    calibrated: shared(Uint8Array, n),
+    frequency: f64(),
+    recency: f64(),
+    T: f64(),
+    zbar: f64(),
+    frequencyAsOf: f64(),
+    recencyAsOf: f64(),
+    TAsOf: f64(),
+    zbarAsOf: f64(),
+    holdoutPurchases: f64(),
+  };
+  return { n, chunks, starts, inDayOrder, minDay, span, maxPart, opts, lists, columns };
+}
+
+/** The first partition of the second of two ranges, the first holding about `share` of the entries. */
+export function summarySplit(job: SummaryJob, share: number): number {
+  const nPart = job.chunks.length;
+  const want = job.starts[nPart] * share;
+  let b = 0;
+  while (b < nPart && job.starts[b + 1] <= want) b++;
+  return b;
+}
+
+/**
+ * Makes the day lists and day columns of the customers of partitions from..to-1 (see SummaryJob):
+ * each customer's entries grouped, days ascending, the entries of one (customer, day) merged. A
+ * partition at a time, inside the cache: a counting sort by day into a scratch copy (skipped when
+ * every entry came in day order), then a stable counting sort by customer into the lists; both are
+ * stable, so the entries of one (customer, day) stay in the order they were made and are summed in
+ * that order (so in row order). Merged lists are written from starts[from] on, in place; returns
+ * where the range's lists end. Each customer is summarized as soon as its partition's lists are
+ * made, while they are in the cache. Writes nothing outside the range, so two threads can make two.
+ * Measured on 1M customers / 7.4M customer-days (2 cores, shared): ~2.0 s for a direct counting
+ * sort of one log, ~0.6-0.9 s with a first pass that scattered it into partitions, ~0.45 s now.
+ */
+export function summarizePartitions(job: SummaryJob, from: number, to: number): number {
+  const { n, chunks, starts, inDayOrder, minDay, span } = job;
+  const { dayStart, day, value, purchase } = job.lists;
+  const P = 1 << PART_SHIFT;
+  const byDay = span > 0 ? new Int32Array(span) : null;
+  const sLocal = new Uint16Array(job.maxPart);
+  const sDay = new Int32Array(job.maxPart);
+  const sValue = new Float64Array(job.maxPart);
   const fill = new Int32Array(P);
-  let lo = 0; // where the partition's entries go
-  let o = 0; // where its merged entries go (o <= lo: merging compacts in place)
-  for (let b = 0; b < nPart; b++) {
+  let o = starts[from]; // where the merged entries go (o <= the partition's start: in place)
+  for (let b = from; b < to; b++) {
     const loC = b << PART_SHIFT;
     const nc = Math.min(n, loC + P) - loC;
-    const m = count(b);
-    const w = log.w[b] ?? [];
-    const v = log.v[b] ?? [];
+    const lo = starts[b];
+    const m = starts[b + 1] - lo;
+    const w = chunks[b];
     // the partition's entries into the scratch arrays: in day order (counting sort) or as made
     if (byDay) {
       byDay.fill(0);
@@ -580,7 +642,8 @@ function dayLists(acc: CustomerAccumulator, onPartition: (lists: DayLists, from:
       }
     }
     for (let ch = 0, x = 0; ch * CHUNK < m; ch++) {
-      const wc = w[ch], vc = v[ch];
+      const wc = w[ch];
+      const vc = new Float64Array(wc.buffer);
       const k = Math.min(CHUNK, m - ch * CHUNK);
       for (let i = 0; i < k; i++, x++) {
         const key = wc[4 * i];
@@ -611,22 +674,71 @@ function dayLists(acc: CustomerAccumulator, onPartition: (lists: DayLists, from:
     else {
       // over a span of days too wide to count, each (short) list by insertion sort
       if (!byDay) for (let c = loC; c < loC + nc; c++) insertionSort(day, value, purchase, dayStart[c], fill[c - loC]);
-      o = mergeDays(day, value, purchase, dayStart, loC, loC + nc, fill[nc - 1], o);
+      o = mergeDays(job.lists, loC, loC + nc, lo + m, o);
     }
-    lo += m;
-    dayStart[loC + nc] = o;
-    onPartition(lists, loC, loC + nc);
+    summarizeCustomers(job, loC, loC + nc, o);
+  }
+  return o;
+}
+
+/**
+ * The summary from a job whose partitions were made in ranges (summarizePartitions: parts in
+ * order, each with its first partition and where its lists ended): the ranges' lists joined where
+ * merging left gaps between them, and the accumulator's per-customer state copied out.
+ */
+export function finishSummary(acc: CustomerAccumulator, job: SummaryJob, parts: { from: number; end: number }[]): CustomerSummary {
+  const { n, starts, lists } = job;
+  const { dayStart, day, value, purchase } = lists;
+  let o = parts[0].end;
+  for (let k = 1; k < parts.length; k++) {
+    const start = starts[parts[k].from];
+    const shift = start - o;
+    if (shift > 0) {
+      const cTo = k + 1 < parts.length ? parts[k + 1].from << PART_SHIFT : n;
+      for (let c = parts[k].from << PART_SHIFT; c < cTo; c++) dayStart[c] -= shift;
+      for (let i = start; i < parts[k].end; i++) {
+        day[i - shift] = day[i];
+        value[i - shift] = value[i];
+        purchase[i - shift] = purchase[i];
+      }
+    }
+    o += parts[k].end - start;
   }
   dayStart[n] = o;
-  if (o === size) return lists;
-  // copies by hand: TypedArray.prototype.set from shared memory can go byte by byte
-  const d = shared(Int32Array, o), v = shared(Float64Array, o), p = shared(Uint8Array, o);
-  for (let i = 0; i < o; i++) {
-    d[i] = day[i];
-    v[i] = value[i];
-    p[i] = purchase[i];
+  let l = lists;
+  if (o < day.length) {
+    // copies by hand: TypedArray.prototype.set from shared memory can go byte by byte
+    const d = shared(Int32Array, o), v = shared(Float64Array, o), p = shared(Uint8Array, o);
+    for (let i = 0; i < o; i++) {
+      d[i] = day[i];
+      v[i] = value[i];
+      p[i] = purchase[i];
+    }
+    l = { dayStart, day: d, value: v, purchase: p };
   }
-  return { dayStart, day: d, value: v, purchase: p };
+  const revenue = acc.column(0, Float64Array);
+  const s: CustomerSummary = {
+    n,
+    ids: acc.ids,
+    ...job.columns,
+    orders: acc.column(2, Int32Array),
+    revenue,
+    margin: acc.hasMargin ? acc.column(1, Float64Array) : revenue.map((r) => r * job.opts.marginShare),
+    dims: acc.dims.slice(0, n * acc.dimensionCount),
+    dimValues: acc.dimValues,
+    dimensionCount: acc.dimensionCount,
+    hasMargin: acc.hasMargin,
+    lists: l,
+  };
+  acc.releaseRowState();
+  acc.releaseCustomerState();
+  return s;
+}
+
+/** Derives every per-customer figure from the accumulated state (no pass over rows), on this thread. */
+export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): CustomerSummary {
+  const job = summaryJob(acc, opts);
+  return finishSummary(acc, job, [{ from: 0, end: summarizePartitions(job, 0, job.chunks.length) }]);
 }
 
 /** Sorts entries [first, end) by day, stably (a customer's list: short). */
@@ -654,7 +766,8 @@ function insertionSort(day: Int32Array, value: Float64Array, purchase: Uint8Arra
  * that order (so in row order) and their purchase flags or-ed, written from o on (o is at most the
  * lists' start: in place). Returns where the next entry goes.
  */
-function mergeDays(day: Int32Array, value: Float64Array, purchase: Uint8Array, dayStart: Int32Array, from: number, to: number, end: number, o: number): number {
+function mergeDays(l: DayLists, from: number, to: number, end: number, o: number): number {
+  const { dayStart, day, value, purchase } = l;
   for (let c = from; c < to; c++) {
     const first = dayStart[c], last = c + 1 < to ? dayStart[c + 1] : end;
     dayStart[c] = o;
@@ -673,55 +786,18 @@ function mergeDays(day: Int32Array, value: Float64Array, purchase: Uint8Array, d
   return o;
 }
 
-/** Derives every per-customer figure from the accumulated state (no pass over rows). */
-export function summarize(acc: CustomerAccumulator, opts: SummaryOptions): CustomerSummary {
-  const n = acc.customerCount;
-  const revenue = acc.column(0, Float64Array);
-  const orders = acc.column(2, Int32Array);
-  const margin = acc.hasMargin ? acc.column(1, Float64Array) : revenue.map((r) => r * opts.marginShare);
-  const dims = acc.dims.slice(0, n * acc.dimensionCount);
-  const s: CustomerSummary = {
-    n,
-    ids: acc.ids,
-    firstDay: new Float64Array(n), // every customer's is written below (NaN: no purchase)
-    lastDay: new Float64Array(n),
-    orders,
-    purchaseDays: new Int32Array(n),
-    revenue,
-    margin,
-    firstOrderValue: new Float64Array(n),
-    dims,
-    dimValues: acc.dimValues,
-    dimensionCount: acc.dimensionCount,
-    hasMargin: acc.hasMargin,
-    calibrated: new Uint8Array(n),
-    frequency: new Float64Array(n),
-    recency: new Float64Array(n),
-    T: new Float64Array(n),
-    zbar: new Float64Array(n),
-    frequencyAsOf: new Float64Array(n),
-    recencyAsOf: new Float64Array(n),
-    TAsOf: new Float64Array(n),
-    zbarAsOf: new Float64Array(n),
-    holdoutPurchases: new Float64Array(n),
-    lists: releasedDayLists(0),
-  };
-  // each partition's customers summarized as soon as their lists are made (still in the cache)
-  s.lists = dayLists(acc, (lists, from, to) => summarizeCustomers(s, lists, from, to, opts));
-  acc.releaseRowState();
-  acc.releaseCustomerState();
-  return s;
-}
-
-/** The summary of customers from..to-1, from their day lists (made so far up to theirs). */
-function summarizeCustomers(s: CustomerSummary, lists: DayLists, from: number, to: number, opts: SummaryOptions): void {
-  const { dayStart, day, value, purchase } = lists;
-  const u = opts.unitDays;
-  const cal = opts.calibrationEndDay;
+/** The day columns of customers from..to-1, whose lists (made, merged) end at `end`. */
+function summarizeCustomers(job: SummaryJob, from: number, to: number, end: number): void {
+  const { dayStart, day, value, purchase } = job.lists;
+  const s = job.columns;
+  const u = job.opts.unitDays;
+  const cal = job.opts.calibrationEndDay;
+  const asOf = job.opts.asOfDay;
   for (let c = from; c < to; c++) {
     let first = NaN, last = NaN, days = 0;
     let calDays = 0, calLast = NaN, calRepeatValue = 0, holdout = 0, repeatValue = 0;
-    for (let i = dayStart[c]; i < dayStart[c + 1]; i++) {
+    const stop = c + 1 < to ? dayStart[c + 1] : end;
+    for (let i = dayStart[c]; i < stop; i++) {
       if (!purchase[i]) continue;
       const d = day[i];
       if (days === 0) {
@@ -745,7 +821,7 @@ function summarizeCustomers(s: CustomerSummary, lists: DayLists, from: number, t
     if (days > 0) {
       s.frequencyAsOf[c] = days - 1;
       s.recencyAsOf[c] = (last - first) / u;
-      s.TAsOf[c] = (opts.asOfDay - first) / u;
+      s.TAsOf[c] = (asOf - first) / u;
       s.zbarAsOf[c] = days > 1 ? repeatValue / (days - 1) : 0;
     }
     if (days > 0 && first <= cal) {

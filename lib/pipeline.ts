@@ -155,7 +155,7 @@ async function run(opts: RunOptions, held: Held): Promise<RunResult> {
   // a large ingest's tables are garbage now: collected before the summary allocates (memory.ts)
   if (acc.customerCount >= MIN_COLLECT_CUSTOMERS) collectGarbage();
   lap('ingest');
-  // the period rows are made on a second thread beside the cohort rows (step 3; aggregate-thread.ts)
+  // part of the summary and the period rows are made on a second thread (steps 2-3; aggregate-thread.ts)
   const helper = (held.helper = AggregateThread.start(acc.dayCount, opts.aggregateThreadMinDays, held.spare));
   held.spare = null;
   // With engine "athena" the raw rows were counted by SQL; the reduced rows are all valid.
@@ -196,7 +196,9 @@ async function run(opts: RunOptions, held: Held): Promise<RunResult> {
 
   // 2. Per-customer summary, tiers, segments.
   progress({ stage: 'summary', message: `${acc.customerCount} customers` });
-  const s = summarize(acc, { asOfDay, calibrationEndDay, unitDays: DAYS_PER_UNIT[config.model.timeUnit], marginShare: config.model.marginShare });
+  const summaryOpts = { asOfDay, calibrationEndDay, unitDays: DAYS_PER_UNIT[config.model.timeUnit], marginShare: config.model.marginShare };
+  // the later customers' day lists on the second thread, when there is one (aggregate-thread.ts)
+  const s = helper ? await helper.summarize(acc, summaryOpts) : summarize(acc, summaryOpts);
   const tiers = assignTiers(s, config.tiers);
   const seg = segmentation(s, tiers, dims);
   lap('summary');

@@ -66,6 +66,7 @@ function sortedShareBounds(sorted: Float64Array, shares: number[]): number[] {
 export function sortFloat64(a: Float64Array): Float64Array {
   const n = a.length;
   if (n < 1024) return a.sort();
+  if (sortByCents(a)) return a;
   const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   const hiW = LITTLE ? 1 : 0, loW = 1 - hiW;
   let src: Uint32Array = new Uint32Array(a.buffer, a.byteOffset, 2 * n);
@@ -109,6 +110,53 @@ export function sortFloat64(a: Float64Array): Float64Array {
   }
   if (src.buffer !== a.buffer) a.set(new Float64Array(src.buffer, 0, n));
   return a;
+}
+
+/**
+ * sortFloat64 for money (the usual basis values): a value that is a whole number of cents
+ * (k / 100 exactly, k within +-2^31) is sorted as the integer k, in three passes of 11 bits (a
+ * table of counts that stays in L1); the others (sums of amounts are not always whole cents in
+ * binary: 0.1 + 0.2) by the built-in sort, and the two merged. Issue 8: 1M first-order values in
+ * ~40 ms against ~100-150 ms for four 16-bit passes over the 64-bit patterns. False (a untouched)
+ * when more than a quarter of the values are not whole cents.
+ */
+function sortByCents(a: Float64Array): boolean {
+  const n = a.length;
+  let key = new Int32Array(n);
+  const other: number[] = [];
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const v = a[i];
+    const k = Math.round(v * 100);
+    // -0 is not whole cents here: it must sort before +0, which k cannot say
+    if (k / 100 === v && k < 2 ** 31 && k >= -(2 ** 31) && (v !== 0 || 1 / v > 0)) key[m++] = k ^ -0x80000000; // order-preserving as unsigned
+    else if (other.push(v) > n / 4) return false;
+  }
+  let key2 = new Int32Array(m);
+  const count = new Int32Array(1 << 11);
+  for (let shift = 0; shift < 32; shift += 11) {
+    count.fill(0);
+    for (let i = 0; i < m; i++) count[(key[i] >>> shift) & 0x7ff]++;
+    if (m === 0 || count[(key[0] >>> shift) & 0x7ff] === m) continue; // one digit value: nothing moves
+    for (let d = 0, o = 0; d < 1 << 11; d++) {
+      const k = count[d];
+      count[d] = o;
+      o += k;
+    }
+    for (let i = 0; i < m; i++) key2[count[(key[i] >>> shift) & 0x7ff]++] = key[i];
+    [key, key2] = [key2, key];
+  }
+  const rest = Float64Array.from(other).sort();
+  // merged; no value of rest equals a whole-cents value, but -0 (before +0)
+  for (let i = 0, j = 0, o = 0; o < n; o++) {
+    const x = i < m ? (key[i] ^ -0x80000000) / 100 : Infinity;
+    if (j < rest.length && (i >= m || rest[j] < x || (rest[j] === x && Object.is(rest[j], -0)))) a[o] = rest[j++];
+    else {
+      a[o] = x;
+      i++;
+    }
+  }
+  return true;
 }
 
 export function tierIndex(value: number, bounds: number[]): number {

@@ -1,8 +1,8 @@
 /**
- * The period rows made on a second thread (lib/aggregate-thread.ts, issue 8) must be the rows
- * periodRows makes on the main thread, whether the thread is the parse worker ingest hands over or
- * a new one; a worker that fails leaves the rows to the main thread. Also: collectGarbage
- * (lib/memory.ts) really collects.
+ * The summary and the period rows made in part on a second thread (lib/aggregate-thread.ts, issue 8)
+ * must be what summarize and periodRows make on the main thread, whether the thread is the parse
+ * worker ingest hands over or a new one; a worker that fails leaves its share to the main thread.
+ * Also: collectGarbage (lib/memory.ts) really collects.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,6 +131,70 @@ describe('period rows on a second thread', () => {
     expect(AggregateThread.start(10 ** 9, 0)).toBeNull();
     vi.stubEnv('TAILWATCH_PARSE_WORKERS', '1');
   });
+});
+
+describe('the summary on two threads', () => {
+  beforeAll(() => vi.stubEnv('TAILWATCH_PARSE_WORKERS', '1'));
+  afterAll(() => vi.unstubAllEnvs());
+
+  /** 40k customers (five day-log partitions), in date order or shuffled (days met again: merged). */
+  function accumulator(shuffled: boolean): CustomerAccumulator {
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rows: [string, number, number][] = [];
+    for (let c = 0; c < 40_000; c++) {
+      const first = Math.floor(rnd() * 700);
+      for (let j = 0, k = 1 + Math.floor(rnd() * rnd() * 12); j < k; j++)
+        rows.push([`c${c}`, j === 0 ? first : first + Math.floor(rnd() * rnd() * 300), rnd() < 0.1 ? -5 : Math.round(rnd() * 10_000) / 100]);
+    }
+    if (shuffled)
+      for (let i = rows.length - 1; i > 0; i--) {
+        const j = Math.floor(rnd() * (i + 1));
+        [rows[i], rows[j]] = [rows[j], rows[i]];
+      }
+    else rows.sort((a, b) => a[1] - b[1]);
+    const acc = new CustomerAccumulator(0);
+    for (const [id, day, amount] of rows) acc.add({ customerId: id, day, amount, orderId: null, margin: null, dims: [] });
+    return acc;
+  }
+  const opts = { asOfDay: 1000, calibrationEndDay: 800, unitDays: 7, marginShare: 0.3 };
+  const plain = (s: CustomerSummary): Record<string, unknown> => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : k === 'lists' ? plain(v as CustomerSummary) : v]));
+
+  it.each([
+    ['in date order', false],
+    ['shuffled: days merged, the ranges joined', true],
+  ])('gives what summarize gives on one thread: %s', async (_, shuffled) => {
+    const here = summarize(accumulator(shuffled), opts);
+    const thread = AggregateThread.start(10 ** 6, 0)!;
+    try {
+      const there = await thread.summarize(accumulator(shuffled), opts);
+      expect(there.lists.day.length).toBe(here.lists.day.length);
+      expect(plain(there)).toEqual(plain(here));
+      // the worker's share came back (a failed worker would have left everything here)
+      expect((thread as unknown as { failed: boolean }).failed).toBe(false);
+    } finally {
+      await thread.close();
+    }
+  }, 60_000);
+
+  it("makes the worker's share here when it exits or does not answer, and asks it nothing more", async () => {
+    const here = plain(summarize(accumulator(true), opts));
+    const dying = AggregateThread.start(10 ** 6, 0, new Worker('setTimeout(() => process.exit(3), 50)', { eval: true }))!;
+    expect(plain(await dying.summarize(accumulator(true), opts))).toEqual(here);
+    const mute = AggregateThread.start(10 ** 6, 0, new Worker('setInterval(() => {}, 1000)', { eval: true }))!;
+    const t0 = performance.now();
+    const s = await mute.summarize(accumulator(true), opts, 300);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(plain(s)).toEqual(here);
+    // failed once: the period rows are made here at once, not after another timeout
+    const t1 = performance.now();
+    let fellBack = false;
+    const tiers = assignTiers(s, config.tiers);
+    const o = { unit: 'month' as const, asOfDay: 1000, activeWindowDays: 90 };
+    await mute.periodRowsBeside(s, tiers, [], o, () => 0, () => ((fellBack = true), periodRows(s, segmentation(s, tiers, []), o)), 60_000);
+    expect(fellBack).toBe(true);
+    expect(performance.now() - t1).toBeLessThan(5_000);
+  }, 60_000);
 });
 
 describe('a run with the second thread', () => {

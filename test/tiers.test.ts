@@ -24,6 +24,21 @@ describe('sortFloat64', () => {
     expect(Array.from(sortFloat64(Float64Array.from(b)))).toEqual(Array.from(Float64Array.from(b).sort()));
   });
 
+  it('orders whole cents (money) as the built-in sort does, exactly, through its integer path', () => {
+    let seed = 11;
+    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) | 0) >>> 0) / 4294967296;
+    for (const n of [2000, 300_000]) {
+      const a = Float64Array.from({ length: n }, (_, i) => (i % 7 === 0 ? -1 : 1) * Math.round(rnd() * (i % 3 === 0 ? 1e4 : 2e9)) / 100);
+      a[5] = 21474836.47; // the largest cents the path takes, and the smallest
+      a[6] = -21474836.48;
+      const want = Array.from(Float64Array.from(a).sort());
+      expect(Array.from(sortFloat64(a))).toEqual(want);
+    }
+    // values not whole cents (and -0) take the general path: still the built-in order
+    const b = Float64Array.from({ length: 5000 }, (_, i) => (i === 7 ? 0.001 : Math.round(rnd() * 1e6) / 100));
+    expect(Array.from(sortFloat64(Float64Array.from(b)))).toEqual(Array.from(b.sort()));
+  });
+
   it('valueShareBounds: the value that crosses each cumulative share opens the next tier', () => {
     // sorted 10, 20, 30, 40 (total 100): the cumulative sum passes 33.3 at 30 (10 + 20 + 30 = 60) and 66.7 at 40
     expect(valueShareBounds(Float64Array.from([40, 10, 30, 20]), [1 / 3, 2 / 3])).toEqual([30, 40]);

@@ -4,8 +4,8 @@
  * back the staged rows (StagedRows: no lookups, the main thread owns the customer and order
  * tables), the rejects and the counts. Lines in rejects are relative to the block (line 1 = the
  * block's first line); the main thread shifts them, as only it knows where the block starts.
- * After ingest, the same worker code makes the period rows beside the main thread's cohort rows
- * (aggregate-thread.ts).
+ * After ingest, the same worker makes part of the summary and the period rows beside the main
+ * thread (aggregate-thread.ts).
  */
 import { parentPort } from 'node:worker_threads';
 import type { Config } from '../config.js';
@@ -19,7 +19,7 @@ import { RowBuilder, type DateKind } from './rows.js';
 import { StagedRows, type StagedMessage } from './staged.js';
 import { IngestError, type Reject } from './types.js';
 import { collectGarbage } from '../memory.js';
-import { periodRowsFromMessage, type PeriodsMessage, type PeriodsResult } from '../aggregate-thread.js';
+import { periodRowsFromMessage, summaryFromMessage, type PeriodsMessage, type PeriodsResult, type SummaryMessage, type SummaryResult } from '../aggregate-thread.js';
 
 /** Sent once per file. */
 export interface FileMessage {
@@ -181,7 +181,18 @@ function onPeriods(m: PeriodsMessage): void {
   parentPort!.postMessage(r);
 }
 
-parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage | ParquetFileMessage | GroupMessage | PeriodsMessage | ResetMessage) => {
+/** After ingest: the later partitions of the summary (aggregate-thread.ts). */
+function onSummary(m: SummaryMessage): void {
+  let r: SummaryResult;
+  try {
+    r = summaryFromMessage(m);
+  } catch (e) {
+    r = { type: 'summary', error: (e as Error).message };
+  }
+  parentPort!.postMessage(r);
+}
+
+parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage | ParquetFileMessage | GroupMessage | PeriodsMessage | SummaryMessage | ResetMessage) => {
   if (m.type === 'reset') {
     builder = null;
     file = null;
@@ -189,6 +200,10 @@ parentPort?.on('message', (m: FileMessage | BlockMessage | RecycleMessage | Parq
     rejects = [];
     spare.length = 0;
     collectGarbage(); // the interner's tables and the staged rows' buffers: freed now, not when V8 would
+    return;
+  }
+  if (m.type === 'summary') {
+    onSummary(m);
     return;
   }
   if (m.type === 'periods') {

@@ -96,8 +96,6 @@ const DAYS_PER_UNIT = { week: 7, day: 1 } as const;
  * takes ~60 ms at 1M customers, and a small run's garbage does not matter.
  */
 const MIN_COLLECT_CUSTOMERS = 100_000;
-/** Chunks of the customers table (50k rows each) encoded between two collections (~60 ms each) in such a run. */
-const CUSTOMER_CHUNKS_PER_COLLECTION = 5;
 
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const held: Held = { spare: null, helper: null };
@@ -154,7 +152,9 @@ async function run(opts: RunOptions, held: Held): Promise<RunResult> {
     },
     onProgress: (p) => progress({ stage: 'ingest', message: `${p.file}`, rows: p.rows, bytes: p.bytes }),
   });
-  // a large ingest's tables are garbage now: collected before the summary allocates (memory.ts)
+  // A large ingest's tables are garbage now: collected before the summary allocates (memory.ts).
+  // Not while the second thread starts on its share of the summary: one run of three so peaked at
+  // 895 MB in the summary stage, 135 MB above the others.
   if (acc.customerCount >= MIN_COLLECT_CUSTOMERS) collectGarbage();
   lap('ingest');
   // part of the summary and the period rows are made on a second thread (steps 2-3; aggregate-thread.ts)
@@ -289,13 +289,7 @@ async function run(opts: RunOptions, held: Held): Promise<RunResult> {
     stage(layout.table(def.name, runDate), await encodeParquet(def, rows), 'application/vnd.apache.parquet', n);
   try {
     const custDef = customersTable(dims);
-    // a 50k-row chunk leaves ~20-25 MB of JS values behind, which V8 once let stack up to +140 MB
-    // over this stage (936 MB at 10M rows): collected every CUSTOMER_CHUNKS_PER_COLLECTION chunks
-    let chunks = 0;
-    const custBytes = encodeParquetColumns(custDef, s.n, (start, end) => {
-      if (s.n >= MIN_COLLECT_CUSTOMERS && ++chunks % CUSTOMER_CHUNKS_PER_COLLECTION === 0) collectGarbage();
-      return customerColumns(s, tiers, dims, model, config.cohort.period, start, end);
-    });
+    const custBytes = encodeParquetColumns(custDef, s.n, (start, end) => customerColumns(s, tiers, dims, model, config.cohort.period, start, end));
     await stage(layout.table('customers', runDate), custBytes, 'application/vnd.apache.parquet', s.n);
     await table(cohortsTable, cohorts as unknown as Row[], cohorts.length);
     await table(segmentsTable, segments as unknown as Row[], segments.length);

@@ -11,7 +11,7 @@
  * An age period that contains the as-of date (and does not end on it) is partial: its row is
  * written with partial = true and never used in comparisons.
  */
-import type { CustomerSummary } from './customers.js';
+import { dayRange, type CustomerSummary } from './customers.js';
 import { dayToIso } from './dates.js';
 import { periodEndDay, periodIndex, periodIndexTable, periodLabel, periodStartDay, type PeriodUnit } from './periods.js';
 import type { Segmentation } from './segmentation.js';
@@ -35,18 +35,15 @@ export function isPartialPeriod(index: number, unit: PeriodUnit, asOfDay: number
 export function cohortRows(s: CustomerSummary, seg: Segmentation, opts: CohortOptions): CohortRow[] {
   const { unit, asOfDay } = opts;
   const { dayStart, day, value, purchase } = s.lists;
-  let minP = Infinity;
-  for (let c = 0; c < s.n; c++) if (s.firstDay[c] === s.firstDay[c]) minP = Math.min(minP, periodIndex(s.firstDay[c], unit));
-  if (minP === Infinity) return [];
+  // the earliest first purchase's period (periodIndex never decreases with the day)
+  let minFirst = Infinity;
+  for (let c = 0; c < s.n; c++) if (s.firstDay[c] < minFirst) minFirst = s.firstDay[c]; // (NaN: no purchase)
+  if (minFirst === Infinity) return [];
+  const minP = periodIndex(minFirst, unit);
   const asOfP = periodIndex(asOfDay, unit);
   const nC = asOfP - minP + 1;
   const nA = nC;
-  let minDay = Infinity, maxDay = -Infinity;
-  for (let i = 0; i < day.length; i++) {
-    const d = day[i];
-    if (d < minDay) minDay = d;
-    if (d > maxDay) maxDay = d;
-  }
+  const [minDay, maxDay] = dayRange(s.lists, s.n);
   const pOf = periodIndexTable(minDay, maxDay, unit);
   const cells = seg.cells?.() ?? null;
   const nG = cells ? cells.count : seg.count;

@@ -9,7 +9,7 @@
  * earlier, bought again in the period) are counted beside CRR: they are in E but not in S,
  * so they can push (E - N) above S and CRR above 100.
  */
-import type { CustomerSummary } from './customers.js';
+import { dayRange, type CustomerSummary } from './customers.js';
 import { round2, isPartialPeriod } from './cohorts.js';
 import { dayToIso } from './dates.js';
 import { periodEndDay, periodIndex, periodIndexTable, periodLabel, periodStartDay, type PeriodUnit } from './periods.js';
@@ -45,12 +45,7 @@ export function periodRows(s: CustomerSummary, seg: Segmentation, opts: CrrOptio
   const { unit, asOfDay } = opts;
   const W = opts.activeWindowDays;
   const { dayStart, day, value, purchase } = s.lists;
-  let minDay = Infinity, maxDay = -Infinity;
-  for (let i = 0; i < day.length; i++) {
-    const d = day[i];
-    if (d < minDay) minDay = d;
-    if (d > maxDay) maxDay = d;
-  }
+  const [minDay, maxDay] = dayRange(s.lists, s.n);
   if (minDay === Infinity) return [];
   const minP = periodIndex(minDay, unit);
   const asOfP = periodIndex(asOfDay, unit);

@@ -453,6 +453,21 @@ export interface DayLists {
   purchase: Uint8Array;
 }
 
+/**
+ * The earliest and latest day in the lists of customers 0..n-1 ([Infinity, -Infinity] when there
+ * is none): each list is in day order, so its first and last entries (n reads, not one a day).
+ */
+export function dayRange(l: DayLists, n: number): [number, number] {
+  let min = Infinity, max = -Infinity;
+  for (let c = 0; c < n; c++) {
+    const from = l.dayStart[c], to = l.dayStart[c + 1];
+    if (from === to) continue;
+    if (l.day[from] < min) min = l.day[from];
+    if (l.day[to - 1] > max) max = l.day[to - 1];
+  }
+  return [min, max];
+}
+
 /** Empty day lists for n customers, in place of a summary's once they have served (pipeline.ts). */
 export function releasedDayLists(n: number): DayLists {
   return { dayStart: new Int32Array(n + 1), day: new Int32Array(0), value: new Float64Array(0), purchase: new Uint8Array(0) };

@@ -29,22 +29,26 @@ import type { AcceptedBatch, AcceptedRow, SalesRow } from './ingest/index.js';
  * customer's state remembers: usually still in cache) or on a later day (append: a sequential
  * write). The (customer, day) hash table this replaced cost one random probe of a ~230 MB table a
  * row (10M rows, 7.4M customer-days) and held 1 / 0.7 of its entries in empty slots. A row on an
- * earlier day than the customer's latest is appended as an entry of its own; dayLists merges the
- * entries of one (customer, day) after sorting, in the order they were made, so values are summed
- * in row order exactly as one entry would have summed them. Chunks never move (no copy on growth).
+ * earlier day than the customer's latest is appended as an entry of its own; summarizePartitions
+ * merges the entries of one (customer, day) after sorting, in the order they were made, so values
+ * are summed in row order exactly as one entry would have summed them. Chunks never move (no copy
+ * on growth).
  *
- * Why a log per partition: dayLists sorts the entries by customer a partition at a time, inside
- * the cache. With one log it first had to scatter every entry to its partition (~0.3 s of ~0.65 s
- * at 1M customers / 7.4M entries); appending to ~120 partition tails instead (each tail a cache
- * line, within the TLB's reach) costs ingest nothing measurable.
+ * Why a log per partition: summarizePartitions sorts the entries by customer a partition at a
+ * time, inside the cache. With one log it first had to scatter every entry to its partition
+ * (~0.3 s of ~0.65 s at 1M customers / 7.4M entries); appending to ~120 partition tails instead
+ * (each tail a cache line, within the TLB's reach) costs ingest nothing measurable. Chunks of 64
+ * KiB: each partition's last is part empty (chunks of 256 KiB put the 10M-row run's peak ~15 MB up).
+ * The chunks are SharedArrayBuffers: the thread that makes part of the summary reads them.
  */
-const CHUNK_SHIFT = 14;
+const CHUNK_SHIFT = 12;
 const CHUNK = 1 << CHUNK_SHIFT;
 /**
  * log2 of the customers per partition. Issue 8 (1M customers, 7.4M customer-days): a counting sort
  * of all entries by customer makes ~3 cache + TLB misses an entry (day, value, purchase arrays of
- * 100 MB); a partition (~60k entries, ~1 MB) is counting-sorted inside the cache. dayLists keeps
- * the local customer index in 13 bits and the purchase flag in bit 15 of a Uint16 (PART_SHIFT <= 15).
+ * 100 MB); a partition (~60k entries, ~1 MB) is counting-sorted inside the cache.
+ * summarizePartitions keeps the local customer index in 13 bits and the purchase flag in bit 15 of
+ * a Uint16 (PART_SHIFT <= 15).
  */
 const PART_SHIFT = 13;
 
@@ -66,7 +70,6 @@ class DayLog {
     const e = this.counts[p]++;
     const i = e & (CHUNK - 1);
     if (i === 0) {
-      // shared: a second thread may read them (summarizePartitions, aggregate-thread.ts)
       const buf = new SharedArrayBuffer(CHUNK * 16);
       this.w[p].push(new Int32Array(buf));
       this.v[p].push(new Float64Array(buf));
@@ -420,7 +423,7 @@ export class CustomerAccumulator {
     const dimDay = Math.floor(dk / 2); // floor: days before 1970 are negative
     const dimIsPurchase = dk - 2 * dimDay === 1;
     // the customer's latest day: add to its entry; a later day: a new entry; an earlier one: an
-    // entry of its own, merged by dayLists (see DayLog)
+    // entry of its own, merged by summarizePartitions (see DayLog)
     const latest = st[b + 4];
     if (day === latest) this.days.addTo(c, st[b + 5], amount);
     else {

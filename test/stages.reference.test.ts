@@ -197,7 +197,7 @@ function refCohortRows(s: CustomerSummary, seg: Segmentation, unit: PeriodUnit, 
 const tiersCfg = parseConfig({}).tiers;
 
 describe('summary and cohort stages against reference implementations', () => {
-  // 20k customers: three partitions of dayLists' first pass; days across 1970 (negative day numbers).
+  // 20k customers: three partitions of the day log; days across 1970 (negative day numbers).
   const asOfDay = 900;
   const rows = makeRows(8, 20_000, -400, asOfDay, [4, 2]);
   const s = build(rows, 2, asOfDay);

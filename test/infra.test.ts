@@ -10,6 +10,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../lib/config.js';
+import { CustomerAccumulator, customerState, finishSummary, summarize, summaryJob } from '../lib/customers.js';
 import { PARTITION_COLUMN, tableDefs, type ColumnType } from '../lib/outputs/schema.js';
 import { RUNTIME_ASSETS } from '../lib/report/assets.js';
 import { ARCHITECTURE } from '../infra/compute.js';
@@ -176,7 +177,25 @@ describe('pipeline Lambda', () => {
       w.once('message', resolve);
       w.postMessage({ type: 'periods', n: 2, firstDay: new Float64Array([d('2024-01-05'), d('2024-02-03')]), lists, dims: new Int32Array(0), dimValues: [], dimensionCount: 0, dimensions: [], tierNames: ['small', 'large'], tierOf: new Int8Array([0, 1]), opts: { unit: 'month', asOfDay: d('2024-02-29'), activeWindowDays: 90 } });
     });
+    // and the summary's share it is given (customers.ts: summarizePartitions, on shared memory)
+    const acc = () => {
+      const a = new CustomerAccumulator(0);
+      for (const [id, day, amount] of [['a', '2024-02-10', 5], ['a', '2024-01-05', 10], ['b', '2024-02-03', 7], ['a', '2024-01-05', 1]] as const)
+        a.add({ customerId: id, day: d(day), amount, orderId: null, margin: null, dims: [] });
+      return a;
+    };
+    const opts = { asOfDay: d('2024-02-29'), calibrationEndDay: d('2024-02-29'), unitDays: 7, marginShare: 0.3 };
+    const there = acc();
+    const job = summaryJob(there, opts);
+    const end = await new Promise<{ type: string; end: number }>((resolve) => {
+      w.once('message', resolve);
+      w.postMessage({ type: 'summary', job, from: 0, to: job.chunks.length });
+    });
     await w.terminate();
+    const s = finishSummary(there, job, [{ from: 0, end: end.end }], customerState(there, opts));
+    expect(Array.from(s.lists.day)).toEqual([d('2024-01-05'), d('2024-02-10'), d('2024-02-03')]);
+    expect(Array.from(s.lists.value)).toEqual([11, 5, 7]);
+    expect(s).toEqual(summarize(acc(), opts));
     const all = periods.rows.filter((r) => r.tier === 'all' && r.segment === 'all').map((r) => [r.period, r.new_customers, r.customers_buying, r.revenue]);
     expect(all).toEqual([['2024-01', 1, 1, 10], ['2024-02', 1, 2, 12]]);
     expect(periods.rows.filter((r) => r.tier === 'large').map((r) => r.revenue)).toEqual([0, 7]);

@@ -196,6 +196,15 @@ function refCohortRows(s: CustomerSummary, seg: Segmentation, unit: PeriodUnit, 
 
 const tiersCfg = parseConfig({}).tiers;
 
+/** The summary's day lists are refLists' (the definition) of the rows it was built from. */
+function expectRefLists(s: CustomerSummary, rows: Row[]): void {
+  const ref = refLists(rows, s.ids);
+  expect(Array.from(s.lists.dayStart)).toEqual(ref.dayStart);
+  expect(Array.from(s.lists.day)).toEqual(ref.day);
+  expect(Array.from(s.lists.value)).toEqual(ref.value);
+  expect(Array.from(s.lists.purchase)).toEqual(ref.purchase);
+}
+
 describe('summary and cohort stages against reference implementations', () => {
   // 20k customers: three partitions of the day log; days across 1970 (negative day numbers).
   const asOfDay = 900;
@@ -204,23 +213,15 @@ describe('summary and cohort stages against reference implementations', () => {
   const seg = segmentation(s, assignTiers(s, tiersCfg), ['region', 'channel']);
 
   it('day lists: grouped by customer in order, days ascending, net values and purchase flags per day', () => {
-    const ref = refLists(rows, s.ids);
     expect(s.n).toBe(20_000);
-    expect(Array.from(s.lists.dayStart)).toEqual(ref.dayStart);
-    expect(Array.from(s.lists.day)).toEqual(ref.day);
-    expect(Array.from(s.lists.value)).toEqual(ref.value);
-    expect(Array.from(s.lists.purchase)).toEqual(ref.purchase);
+    expectRefLists(s, rows);
   });
 
   it('day lists of rows in date order (no sort by day, no merging), over three partitions', () => {
     const sorted = [...rows].sort((a, b) => a.day - b.day);
     const s2 = build(sorted, 2, asOfDay);
-    const ref = refLists(sorted, s2.ids);
     expect(s2.n).toBe(20_000);
-    expect(Array.from(s2.lists.dayStart)).toEqual(ref.dayStart);
-    expect(Array.from(s2.lists.day)).toEqual(ref.day);
-    expect(Array.from(s2.lists.value)).toEqual(ref.value);
-    expect(Array.from(s2.lists.purchase)).toEqual(ref.purchase);
+    expectRefLists(s2, sorted);
     // the summary does not depend on the order rows came in (but the ids' numbering)
     const byId = new Map(s.ids.map((id, c) => [id, c]));
     for (let c = 0; c < s2.n; c += 97) {
@@ -236,11 +237,7 @@ describe('summary and cohort stages against reference implementations', () => {
     const wide = makeRows(10, 9_000, -400, 900, [2]);
     wide.push({ id: 'far', day: 70_000, amount: 5, dims: ['x'] }, { id: 'c1', day: 69_000, amount: 1, dims: ['y'] });
     const s2 = build(wide, 1, 70_000);
-    const ref = refLists(wide, s2.ids);
-    expect(Array.from(s2.lists.dayStart)).toEqual(ref.dayStart);
-    expect(Array.from(s2.lists.day)).toEqual(ref.day);
-    expect(Array.from(s2.lists.value)).toEqual(ref.value);
-    expect(Array.from(s2.lists.purchase)).toEqual(ref.purchase);
+    expectRefLists(s2, wide);
   });
 
   it('period rows (CRR counts, revenue) for each unit and short and long activity windows', () => {

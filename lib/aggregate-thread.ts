@@ -9,13 +9,13 @@
  * The thread is a parse worker (parse-worker.ts): the one ingest used, handed over with its code
  * loaded (ParsePool.release), else one warmed and not used (warmParseWorker), else one started
  * when the summary stage begins, to have loaded (tsx took ~0.45 s) by the time the cohorts stage
- * needs it. The day log, the day lists and the day columns live in SharedArrayBuffers (customers.ts),
+ * needs it (the summary is then made here alone). The day log, the day lists and the day columns live in SharedArrayBuffers (customers.ts),
  * so they cross without a copy; the rest (a few columns per customer) is copied. The worker rebuilds
  * the segmentation from the tiers and dimension keys (segmentation.ts is pure), so both threads
  * number segments the same way. If the worker cannot start or fails, its share is made here.
  */
 import type { Worker } from 'node:worker_threads';
-import { customerState, finishSummary, summarizePartitions, summaryJob, summarySplit, type CustomerAccumulator, type CustomerSummary, type DayLists, type SummaryJob, type SummaryOptions } from './customers.js';
+import { customerState, finishSummary, summarize, summarizePartitions, summaryJob, summarySplit, type CustomerAccumulator, type CustomerSummary, type DayLists, type SummaryJob, type SummaryOptions } from './customers.js';
 import { periodRows, type CrrOptions } from './crr.js';
 import { defaultParseWorkers, startParseWorker, takeWarmParseWorker } from './ingest/parallel.js';
 import { segmentation } from './segmentation.js';
@@ -79,7 +79,14 @@ export class AggregateThread {
   /** The worker failed, exited or did not answer once: everything is made here from then on. */
   private failed = false;
 
-  private constructor(private readonly worker: Worker) {
+  /**
+   * @param loaded the worker has loaded its code (a parse worker handed over, or a warmed one that
+   * said so): a new one takes ~0.45 s under tsx, longer than the summary's share it would make.
+   */
+  private constructor(
+    private readonly worker: Worker,
+    readonly loaded: boolean,
+  ) {
     // a failure is seen by request() (the work falls back); an idle worker must not hold the process open
     worker.on('error', () => {});
     worker.unref();
@@ -97,10 +104,12 @@ export class AggregateThread {
       void spare?.terminate();
       return null;
     }
-    if (spare) return new AggregateThread(spare);
+    if (spare) return new AggregateThread(spare, true);
     try {
-      const w = takeWarmParseWorker()?.worker ?? startParseWorker();
-      return w && new AggregateThread(w);
+      const warm = takeWarmParseWorker();
+      if (warm) return new AggregateThread(warm.worker, warm.ready);
+      const w = startParseWorker();
+      return w && new AggregateThread(w, false);
     } catch {
       return null;
     }
@@ -148,9 +157,10 @@ export class AggregateThread {
   /**
    * summarize(acc, opts) with the later partitions made on the worker (see the header): this
    * thread copies the customers' state out and makes the earlier partitions meanwhile; and the
-   * worker's too if it fails.
+   * worker's too if it fails. All here while a new worker loads (it has by the cohorts stage).
    */
   async summarize(acc: CustomerAccumulator, opts: SummaryOptions, timeoutMs = 120_000): Promise<CustomerSummary> {
+    if (!this.loaded) return summarize(acc, opts);
     const job = summaryJob(acc, opts);
     const nPart = job.chunks.length;
     const h = summarySplit(job, SUMMARY_SHARE_HERE);

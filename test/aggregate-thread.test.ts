@@ -15,6 +15,7 @@ import { parseConfig } from '../lib/config.js';
 import { periodRows } from '../lib/crr.js';
 import { CustomerAccumulator, summarize, type CustomerSummary } from '../lib/customers.js';
 import { ingest } from '../lib/ingest/index.js';
+import { startParseWorker } from '../lib/ingest/parallel.js';
 import { collectGarbage } from '../lib/memory.js';
 import { runPipeline } from '../lib/pipeline.js';
 import { segmentation, type Segmentation } from '../lib/segmentation.js';
@@ -165,7 +166,11 @@ describe('the summary on two threads', () => {
     ['shuffled: days merged, the ranges joined', true],
   ])('gives what summarize gives on one thread: %s', async (_, shuffled) => {
     const here = summarize(accumulator(shuffled), opts);
-    const thread = AggregateThread.start(10 ** 6, 0)!;
+    // a parse worker that has loaded, as ingest hands over (a new one is not given the summary)
+    const loaded = startParseWorker()!;
+    await new Promise((resolve) => loaded.once('message', resolve));
+    const thread = AggregateThread.start(10 ** 6, 0, loaded)!;
+    expect(thread.loaded).toBe(true);
     try {
       const there = await thread.summarize(accumulator(shuffled), opts);
       expect(there.lists.day.length).toBe(here.lists.day.length);
@@ -174,6 +179,16 @@ describe('the summary on two threads', () => {
       expect((thread as unknown as { failed: boolean }).failed).toBe(false);
     } finally {
       await thread.close();
+    }
+  }, 60_000);
+
+  it('is all made here while a new worker loads', async () => {
+    const fresh = AggregateThread.start(10 ** 6, 0)!;
+    expect(fresh.loaded).toBe(false);
+    try {
+      expect(plain(await fresh.summarize(accumulator(false), opts))).toEqual(plain(summarize(accumulator(false), opts)));
+    } finally {
+      await fresh.close();
     }
   }, 60_000);
 

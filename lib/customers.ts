@@ -522,8 +522,8 @@ export interface CustomerSummary {
 }
 
 /**
- * A zeroed typed array in a SharedArrayBuffer: the day lists cross to the thread that makes the
- * period rows without a copy (aggregate-thread.ts).
+ * A zeroed typed array in a SharedArrayBuffer: the day lists and day columns are written in part
+ * by a second thread and cross to it for the period rows without a copy (aggregate-thread.ts).
  */
 function shared<T extends Int32Array | Float64Array | Uint8Array>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
   return new C(new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT));

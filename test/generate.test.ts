@@ -21,6 +21,7 @@ import {
   type ShopTruth,
 } from '../scripts/generate/index.js';
 import { SAMPLE_CONFIG, SAMPLE_OPTIONS } from '../scripts/generate/cli.js';
+import { median } from '../scripts/bench.js';
 
 interface Row {
   order_id: string;
@@ -347,6 +348,15 @@ describe('sample and bench helpers', () => {
     expect(res.bad!.rejects / res.rows).toBeLessThan(0.01 / 10); // far under the default maxRejectShare
     expect(res.truth.orders).toBeGreaterThan(20_000);
     expect(readFileSync(new URL('../examples/sample-export.csv.gz', import.meta.url)).length).toBeLessThan(1.5e6);
+  });
+
+  it("the bench's median: the middle figure of an odd count, the mean of the middle two of an even one, whatever the order", () => {
+    expect(median([9.1, 7.2, 8.4])).toBe(8.4);
+    expect(median([3, 1, 4, 2])).toBe(2.5);
+    expect(median([5])).toBe(5);
+    const xs = [4, 1, 3];
+    median(xs);
+    expect(xs).toEqual([4, 1, 3]); // the rounds' own order is kept (results.json lists them as run)
   });
 
   it('the rate multiplier calibration lands near the asked row count', () => {

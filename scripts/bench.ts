@@ -210,6 +210,16 @@ export async function bench(argv: string[]): Promise<number> {
       (results[k] as FileResult).rounds.map((r, i) => line([k, i + 1, r.first, r.tailwatchIngestAggregateSeconds, r.duckdbSeconds, r.ratio, r.tailwatchPeakRssMb])),
     ),
   ];
-  process.stdout.write(`${out.join('\n')}\n\nstages (s): ${JSON.stringify((results['csv.gz'] as { tailwatch: { stageSeconds: unknown } }).tailwatch.stageSeconds)}\nwritten to bench/results.json\n`);
+  // each stage's wall seconds and the process's peak RSS at its end (the manifest's stagePeakRssMb), of the median run
+  const csvRun = (results['csv.gz'] as FileResult).tailwatch as unknown as { stageSeconds: Record<string, number>; stagePeakRssMb: Record<string, number> };
+  const pqRun = (results.parquet as FileResult).tailwatch as unknown as typeof csvRun;
+  out.push(
+    '',
+    "stages of tailwatch's median run:",
+    line(['stage', 'csv.gz s', 'csv.gz peak RSS MB', 'parquet s', 'parquet peak RSS MB']),
+    line(['---', '---:', '---:', '---:', '---:']),
+    ...Object.keys(csvRun.stageSeconds).map((k) => line([k, csvRun.stageSeconds[k], csvRun.stagePeakRssMb[k] ?? '', pqRun.stageSeconds[k] ?? '', pqRun.stagePeakRssMb[k] ?? ''])),
+  );
+  process.stdout.write(`${out.join('\n')}\n\nwritten to bench/results.json\n`);
   return 0;
 }

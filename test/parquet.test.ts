@@ -55,4 +55,32 @@ describe('Parquet writers, read back by DuckDB and hyparquet', () => {
     expect(await viaDuckdb(bytes, 'cols.parquet')).toEqual(expected);
     expect(() => encodeParquetColumns(table, 2, () => ({ s: ['a'] }))).toThrow(/customers\.s: expected 2 values, got 1/);
   });
+
+  it('a column marked plain is stored PLAIN where the writer would have chosen a dictionary; clean and unclean number columns alike', async () => {
+    const t: TableDef = {
+      name: 'customers',
+      doc: 'test',
+      columns: [
+        { name: 'rep', type: 'double', doc: '' },
+        { name: 'rep_plain', type: 'double', doc: '', plain: true },
+        { name: 'odd_plain', type: 'double', doc: '', plain: true },
+      ],
+    };
+    const n = 3000;
+    const rep = Array.from({ length: n }, (_, i) => [1.25, 2.5, null][i % 3]);
+    const odd = rep.map((v, i) => (i % 7 === 0 ? NaN : v)); // not finite: copied with nulls
+    const bytes = encodeParquetColumns(t, n, (a, b) => ({ rep: rep.slice(a, b), rep_plain: rep.slice(a, b), odd_plain: odd.slice(a, b) }), 1000);
+    const file = path.join(dir, 'plain.parquet');
+    writeFileSync(file, bytes);
+    const db = await duck();
+    const enc = await db.query(`SELECT path_in_schema AS c, string_agg(DISTINCT encodings, ';') AS e FROM parquet_metadata('${file}') GROUP BY 1 ORDER BY 1`);
+    const read = await db.query(`SELECT rep, rep_plain, odd_plain FROM read_parquet('${file}')`);
+    db.close();
+    expect(enc).toEqual([
+      { c: 'odd_plain', e: 'PLAIN' },
+      { c: 'rep', e: 'PLAIN, RLE_DICTIONARY' },
+      { c: 'rep_plain', e: 'PLAIN' },
+    ]);
+    expect(read).toEqual(rep.map((v, i) => ({ rep: v, rep_plain: v, odd_plain: i % 7 === 0 ? null : v })));
+  });
 });

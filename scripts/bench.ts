@@ -138,9 +138,9 @@ async function benchFile(label: string, file: string, rounds: number, threads: n
       if (who === 'tailwatch') runs.push(await tailwatchRun(file, label.replace('.', '-')));
       else duck.push(await duckdbReference(file, threads));
     }
+    if (duck[r].code !== 0) throw new Error(`DuckDB on ${file} failed:\n${String(duck[r].result)}`);
     const tw = runs[r].ingestAggregateSeconds as number;
     const dd = duck[r].wallSeconds;
-    if (duck[r].code !== 0) throw new Error(`DuckDB on ${file} failed:\n${String(duck[r].result)}`);
     log.push({ first, tailwatchIngestAggregateSeconds: tw, duckdbSeconds: round(dd), ratio: round(tw / dd), tailwatchPeakRssMb: runs[r].peakRssMb as number });
   }
   const twMedian = median(log.map((l) => l.tailwatchIngestAggregateSeconds));
